@@ -1,0 +1,35 @@
+"""Alembic environment: the URL comes from the bot (``redditbot db …``), not from an ini file."""
+
+from alembic import context
+
+from redditbot.store.engine import is_sqlite, make_engine
+from redditbot.store.models import Base
+
+config = context.config
+url = config.attributes.get("url") or config.get_main_option("sqlalchemy.url")
+
+
+def run_offline() -> None:
+    context.configure(url=url, target_metadata=Base.metadata, literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_online() -> None:
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=Base.metadata,
+            render_as_batch=is_sqlite(url),  # SQLite alters tables by copying them
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    run_offline()
+else:
+    run_online()

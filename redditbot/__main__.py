@@ -1,0 +1,7 @@
+"""``python -m redditbot``."""
+
+import sys
+
+from redditbot.cli import main
+
+sys.exit(main())

@@ -1,0 +1,104 @@
+"""The ``redditbot`` command line.
+
+Settings are built once, here, and passed down. Every command is a function
+``handler(ctx: Context, args: argparse.Namespace) -> int``; packages add their own commands
+through an ``add_commands(subparsers)`` function listed in ``COMMAND_MODULES``.
+Any ``RedditbotError`` becomes one line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from redditbot import __version__
+from redditbot.errors import RedditbotError
+
+if TYPE_CHECKING:
+    from redditbot.config import Settings
+
+Handler = Callable[["Context", argparse.Namespace], int]
+
+# Packages that contribute commands; each module has ``add_commands(subparsers)``.
+COMMAND_MODULES = (
+    "redditbot.store.commands",
+    "redditbot.config_commands",
+)
+
+DEFAULT_CONFIG = "bot.toml"
+
+
+class Context:
+    """What every command gets: the parsed global options and lazily loaded settings."""
+
+    def __init__(self, args: argparse.Namespace, out=None, err=None) -> None:
+        self.args = args
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
+
+    @cached_property
+    def settings(self) -> Settings:
+        from redditbot.config import load_settings
+
+        return load_settings(self.config_path, secrets_path=self.args.secrets)
+
+    @property
+    def config_path(self) -> Path | None:
+        """The config file: ``--config``, else $REDDITBOT_CONFIG, else ./bot.toml if present."""
+        explicit = self.args.config or os.environ.get("REDDITBOT_CONFIG")
+        if explicit:
+            return Path(explicit)
+        default = Path(DEFAULT_CONFIG)
+        return default if default.exists() else None
+
+    def print(self, *parts: object) -> None:
+        print(*parts, file=self.out)
+
+
+def build_parser(modules: Sequence[str] = COMMAND_MODULES) -> argparse.ArgumentParser:
+    """The full parser, with every package's commands registered."""
+    parser = argparse.ArgumentParser(
+        prog="redditbot",
+        description="A chatbot daemon for Reddit: listen, select, generate, moderate, post.",
+    )
+    parser.add_argument("--version", action="version", version=f"redditbot {__version__}")
+    parser.add_argument(
+        "-c", "--config", help="path to bot.toml (default: $REDDITBOT_CONFIG or ./bot.toml)"
+    )
+    parser.add_argument(
+        "--secrets", help="TOML file with secrets, e.g. [reddit] password (default: none)"
+    )
+    parser.add_argument(
+        "--log-level", default=None, help="override the configured log level (DEBUG, INFO, …)"
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in modules:
+        importlib.import_module(name).add_commands(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, *, out=None, err=None) -> int:
+    """Entry point of the console script; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help(out or sys.stdout)
+        return 2
+    ctx = Context(args, out=out, err=err)
+    logging.basicConfig(
+        level=args.log_level or "WARNING", format="%(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        return args.handler(ctx, args)
+    except RedditbotError as exc:
+        print(f"redditbot: error: {exc}", file=ctx.err)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,329 @@
+"""Settings: bot.toml, then a secrets file, then ``REDDITBOT_<SECTION>__<KEY>`` variables.
+
+Precedence, lowest first: defaults < bot.toml < secrets file < environment. Nothing is read at
+import time; ``load_settings`` does the work and turns every mistake into a ``ConfigError`` that
+names the file, line and key.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from redditbot.errors import ConfigError
+from redditbot.generation.settings import ModelSettings
+from redditbot.moderation.settings import ModerationSettings
+
+ENV_PREFIX = "REDDITBOT_"
+SECRETS_ENV = "REDDITBOT_SECRETS_FILE"
+PLACEHOLDER = re.compile(r"^(CHANGE[-_ ]?ME|YOUR[-_ ].*|<.*>|xxx+)$", re.IGNORECASE)
+SUBREDDIT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]{1,20}$")
+
+
+class Section(BaseModel):
+    """Base of every section: unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class RedditSettings(Section):
+    """The Reddit account and the endpoints PRAW talks to."""
+
+    client_id: str = ""
+    client_secret: SecretStr = SecretStr("")
+    username: str = ""
+    password: SecretStr = SecretStr("")
+    user_agent: str = ""
+    oauth_url: str = "https://oauth.reddit.com"
+    reddit_url: str = "https://www.reddit.com"
+    short_url: str = "https://redd.it"
+    ratelimit_seconds: int = Field(5, ge=0, description="PRAW waits at most this long on RATELIMIT")
+    timeout: float = Field(16.0, gt=0, description="seconds per HTTP request")
+
+
+class DatabaseSettings(Section):
+    """Where the store lives."""
+
+    url: str = "sqlite:///redditbot.db"
+    echo: bool = False
+
+
+class SchedulerSettings(Section):
+    """How often each stage runs, in seconds."""
+
+    listen_interval: float = Field(30.0, gt=0)
+    select_interval: float = Field(10.0, gt=0)
+    generate_interval: float = Field(10.0, gt=0)
+    moderate_interval: float = Field(5.0, gt=0)
+    post_interval: float = Field(5.0, gt=0)
+    housekeeping_interval: float = Field(600.0, gt=0)
+
+
+class LoggingSettings(Section):
+    """Log level and format."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["text", "json"] = "text"
+
+
+class SubredditSettings(Section):
+    """One ``[[subreddits]]`` table: a name plus overrides of the global settings."""
+
+    name: str
+    dry_run: bool | None = None
+    review: bool = False
+    persona: str = ""
+    footer: str = ""
+    model: dict[str, Any] = Field(default_factory=dict)
+    moderation: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, name: str) -> str:
+        name = name.removeprefix("r/")
+        if not SUBREDDIT_NAME.match(name):
+            raise ValueError(f"not a subreddit name: {name!r}")
+        return name
+
+
+class Settings(BaseSettings):
+    """The bot's whole configuration, validated."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        nested_model_default_partial_update=True,
+    )
+
+    dry_run: bool = False
+    account: str = Field(
+        "", description="name recorded on the rows this bot owns (default: username)"
+    )
+    reddit: RedditSettings = Field(default_factory=RedditSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    model: ModelSettings = Field(default_factory=ModelSettings)
+    moderation: ModerationSettings = Field(default_factory=ModerationSettings)
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    subreddits: list[SubredditSettings] = Field(default_factory=list)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The file's contents arrive as init kwargs; the environment must win over them.
+        return (env_settings, init_settings)
+
+    @property
+    def account_name(self) -> str:
+        """The account the bot's rows belong to."""
+        return self.account or self.reddit.username or "default"
+
+    def subreddit(self, name: str) -> SubredditSettings | None:
+        """The ``[[subreddits]]`` table for ``name`` (case-insensitive), if any."""
+        wanted = name.lower()
+        return next((s for s in self.subreddits if s.name.lower() == wanted), None)
+
+    def moderation_for(self, subreddit: str) -> ModerationSettings:
+        """Global ``[moderation]`` with the subreddit's overrides merged in."""
+        return _merged(self.moderation, self._overrides(subreddit, "moderation"))
+
+    def model_for(self, subreddit: str) -> ModelSettings:
+        """Global ``[model]`` with the subreddit's overrides merged in."""
+        return _merged(self.model, self._overrides(subreddit, "model"))
+
+    def dry_run_for(self, subreddit: str) -> bool:
+        """Dry run is on if it is on globally or for this subreddit."""
+        sub = self.subreddit(subreddit)
+        return self.dry_run or bool(sub and sub.dry_run)
+
+    def _overrides(self, subreddit: str, section: str) -> dict[str, Any]:
+        sub = self.subreddit(subreddit)
+        return getattr(sub, section) if sub else {}
+
+    def placeholders(self) -> list[str]:
+        """Key paths that still hold a placeholder value from bot.toml.example."""
+        reddit = self.reddit
+        values = {
+            "reddit.client_id": reddit.client_id,
+            "reddit.client_secret": reddit.client_secret.get_secret_value(),
+            "reddit.username": reddit.username,
+            "reddit.password": reddit.password.get_secret_value(),
+            "reddit.user_agent": reddit.user_agent,
+        }
+        return [key for key, value in values.items() if PLACEHOLDER.match(value.strip())]
+
+    def require_reddit_credentials(self) -> None:
+        """Refuse to start against Reddit with empty or placeholder credentials."""
+        missing = [
+            k for k in ("client_id", "username", "user_agent") if not getattr(self.reddit, k)
+        ]
+        missing += [k for k in ("client_secret", "password") if not _secret(self.reddit, k)]
+        problems = [f"reddit.{k} is empty" for k in missing]
+        problems += [f"{key} still holds the example's placeholder" for key in self.placeholders()]
+        if problems:
+            raise ConfigError(
+                "; ".join(problems) + " (set it in bot.toml, the secrets file or env)"
+            )
+
+
+def _secret(section: BaseModel, key: str) -> str:
+    return getattr(section, key).get_secret_value()
+
+
+def _merged(base: BaseModel, overrides: dict[str, Any]) -> Any:
+    if not overrides:
+        return base
+    return type(base).model_validate(deep_merge(base.model_dump(), overrides))
+
+
+def deep_merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``base`` with ``overrides`` merged in: tables recursively, values replaced."""
+    merged = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_settings(path: Path | None = None, *, secrets_path: str | Path | None = None) -> Settings:
+    """Read and validate the configuration; raise ConfigError naming file, line and key."""
+    data = read_toml(path) if path else {}
+    secrets = secrets_path or os.environ.get(SECRETS_ENV)
+    if secrets:
+        data = deep_merge(data, read_toml(Path(secrets)))
+    try:
+        settings = Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc, path)) from None
+    for sub in settings.subreddits:
+        _validate_overrides(settings, sub, path)
+    return settings
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file; a syntax error names the file, line and column."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such configuration file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}:{_toml_position(exc)}: TOML syntax error: {exc.msg}") from None
+
+
+def _toml_position(exc: tomllib.TOMLDecodeError) -> str:
+    line, col = getattr(exc, "lineno", None), getattr(exc, "colno", None)
+    if line is None:  # Python < 3.14 keeps the position only in the message
+        found = re.search(r"line (\d+), column (\d+)", str(exc))
+        line, col = (int(found[1]), int(found[2])) if found else (0, 0)
+    return f"{line}:{col}"
+
+
+def _validate_overrides(settings: Settings, sub: SubredditSettings, path: Path | None) -> None:
+    index = settings.subreddits.index(sub)
+    for section in ("model", "moderation"):
+        try:
+            getattr(settings, f"{section}_for")(sub.name)
+        except ValidationError as exc:
+            prefix = ("subreddits", index, section)
+            raise ConfigError(describe_validation_error(exc, path, prefix)) from None
+
+
+def describe_validation_error(
+    exc: ValidationError, path: Path | None, prefix: tuple[Any, ...] = ()
+) -> str:
+    """One line per problem: where (file:line, or the env variable), key path, bad value, why."""
+    lines = [_describe_one(err, path, prefix + tuple(err["loc"])) for err in exc.errors()]
+    return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def _describe_one(err: dict[str, Any], path: Path | None, loc: tuple[Any, ...]) -> str:
+    key = _key_path(loc)
+    where = _locate(path, loc) or _env_name(loc)
+    value = "<secret>" if _is_secret_path(loc) else repr(err.get("input"))
+    if err["type"] in ("missing", "extra_forbidden"):
+        value = ""
+    detail = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+    shown = f" = {value}" if value else ""
+    return f"{where}: {key}{shown}: {detail}"
+
+
+def _is_secret_path(loc: tuple[Any, ...]) -> bool:
+    return bool(loc) and str(loc[-1]) in {"password", "client_secret", "api_key"}
+
+
+def _key_path(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for part in loc:
+        if isinstance(part, int):
+            parts[-1] = f"{parts[-1]}[{part}]" if parts else f"[{part}]"
+        else:
+            parts.append(str(part))
+    return ".".join(parts)
+
+
+def _env_name(loc: tuple[Any, ...]) -> str:
+    name = ENV_PREFIX + "__".join(str(p).upper() for p in loc if not isinstance(p, int))
+    return f"environment ({name})" if name in os.environ else "configuration"
+
+
+def _locate(path: Path | None, loc: tuple[Any, ...]) -> str | None:
+    """Best-effort ``file:line`` of the key at ``loc`` in the TOML file."""
+    if not path or not path.exists():
+        return None
+    lines = path.read_text(encoding="utf-8").splitlines()
+    line = _find_line(lines, [p for p in loc])
+    return f"{path}:{line}" if line else str(path)
+
+
+def _find_line(lines: list[str], loc: list[Any]) -> int | None:
+    """Walk the key path through table headers and assignments; 1-based line or None."""
+    start, found = 0, None
+    for index, part in enumerate(loc):
+        if index + 1 < len(loc) and isinstance(loc[index + 1], int):
+            continue  # an array of tables: the next (integer) part picks the header
+        hit = (
+            _find_array_item(lines, str(loc[index - 1]), part)
+            if isinstance(part, int)
+            else _find_key(lines, start, str(part))
+        )
+        if hit is None:
+            break
+        start, found = hit, hit + 1
+    return found
+
+
+def _find_array_item(lines: list[str], table: str, item: int) -> int | None:
+    header = re.compile(rf"^\s*\[\[\s*{re.escape(table)}\s*\]\]")
+    hits = [i for i, text in enumerate(lines) if header.match(text)]
+    return hits[item] if item < len(hits) else None
+
+
+def _find_key(lines: list[str], start: int, key: str) -> int | None:
+    header = re.compile(rf"^\s*\[\s*([\w.]+\.)?{re.escape(key)}\s*\]")
+    assignment = re.compile(rf"^\s*\"?{re.escape(key)}\"?\s*=")
+    for i in range(start, len(lines)):
+        if header.match(lines[i]) or assignment.match(lines[i]):
+            return i
+    return None

@@ -1,0 +1,38 @@
+"""One error tree for the whole bot.
+
+``ConfigError`` is the operator's mistake (fix the file, then start again), ``TransientError``
+means "try again later" and ``PermanentError`` means "give up on this item". The CLI turns any
+``RedditbotError`` into a one-line message and a non-zero exit code, never a traceback.
+"""
+
+
+class RedditbotError(Exception):
+    """Base of every error the bot raises on purpose."""
+
+
+class ConfigError(RedditbotError):
+    """The configuration is missing, malformed or invalid."""
+
+
+class StoreError(RedditbotError):
+    """The database is unreachable, or its schema is not what this version expects."""
+
+
+class TransientError(RedditbotError):
+    """A failure that may succeed later (network, rate limit, server error)."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentError(RedditbotError):
+    """A failure that will not succeed on retry; ``reason`` is machine-readable."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class ModelNotFoundError(ConfigError):
+    """The configured model is not on disk; the message says how to get it."""

@@ -1,0 +1,181 @@
+"""``redditbot db upgrade|downgrade|check``, ``redditbot history`` and ``redditbot sql``."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from redditbot.config_commands import redact_url
+from redditbot.errors import ConfigError, StoreError
+from redditbot.store import migrate
+from redditbot.store.engine import make_engine
+from redditbot.store.models import UTCDateTime
+from redditbot.textable import format_table
+
+if TYPE_CHECKING:
+    from redditbot.cli import Context
+
+READ_ONLY_MARKERS = ("readonly", "read-only", "read only", "query_only")
+HISTORY_COLUMNS = (
+    "job_id, subreddit, status, reason, target_author, target_excerpt, reply_text, model, "
+    "created_at, posted_at, reply_fullname"
+)
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    _add_db(subparsers)
+    _add_history(subparsers)
+    sql = subparsers.add_parser(
+        "sql", help="run one read-only SQL query on the store and print the result as a table"
+    )
+    sql.add_argument("query", help='the query, e.g. "SELECT * FROM reply_history LIMIT 10"')
+    sql.add_argument("--max-width", type=int, default=60, help="cut cells to this many characters")
+    sql.set_defaults(handler=run_sql)
+
+
+def _add_db(subparsers: argparse._SubParsersAction) -> None:
+    db = subparsers.add_parser("db", help="manage the database schema (Alembic migrations)")
+    db_sub = db.add_subparsers(dest="db_command", metavar="SUBCOMMAND")
+    up = db_sub.add_parser("upgrade", help="create or upgrade the schema to the newest revision")
+    up.add_argument("revision", nargs="?", default="head", help="target revision (default: head)")
+    up.set_defaults(handler=db_upgrade)
+    down = db_sub.add_parser("downgrade", help="step the schema back (default: one revision)")
+    down.add_argument("revision", nargs="?", default="-1", help="target revision, or 'base'")
+    down.set_defaults(handler=db_downgrade)
+    check = db_sub.add_parser(
+        "check", help="fail when the database is not at the newest revision or differs from models"
+    )
+    check.set_defaults(handler=db_check)
+    db.set_defaults(handler=lambda ctx, args: _usage(db, ctx))
+
+
+def _add_history(subparsers: argparse._SubParsersAction) -> None:
+    history = subparsers.add_parser("history", help="show recent reply jobs and what was posted")
+    history.add_argument("--subreddit", "-r", help="only this subreddit")
+    history.add_argument("--status", "-s", help="only this status (posted, skipped, rejected, …)")
+    history.add_argument("--since", help="only jobs created since: 30m, 24h, 7d or an ISO date")
+    history.add_argument("--limit", "-n", type=int, default=20, help="at most this many rows")
+    history.set_defaults(handler=show_history)
+
+
+def _usage(parser: argparse.ArgumentParser, ctx: Context) -> int:
+    parser.print_help(ctx.out)
+    return 2
+
+
+def _database_url(ctx: Context) -> str:
+    return ctx.settings.database.url
+
+
+def db_upgrade(ctx: Context, args: argparse.Namespace) -> int:
+    """Apply migrations up to the given revision."""
+    url = _database_url(ctx)
+    _guard_connection(lambda: migrate.upgrade(url, args.revision))
+    ctx.print(f"database {redact_url(url)} is at revision {args.revision}")
+    return 0
+
+
+def db_downgrade(ctx: Context, args: argparse.Namespace) -> int:
+    """Revert migrations down to the given revision."""
+    url = _database_url(ctx)
+    _guard_connection(lambda: migrate.downgrade(url, args.revision))
+    ctx.print(f"database {redact_url(url)} downgraded to {args.revision}")
+    return 0
+
+
+def db_check(ctx: Context, args: argparse.Namespace) -> int:
+    """Exit 1 and list the problems when the schema and the models disagree."""
+    problems = _guard_connection(lambda: migrate.schema_problems(_database_url(ctx)))
+    for problem in problems:
+        ctx.print(f"drift: {problem}")
+    if not problems:
+        ctx.print(f"schema is current (revision {migrate.head_revision()})")
+    return 1 if problems else 0
+
+
+def _guard_connection(action):
+    try:
+        return action()
+    except OperationalError as exc:
+        raise StoreError(f"cannot reach the database: {exc.orig}") from None
+
+
+def show_history(ctx: Context, args: argparse.Namespace) -> int:
+    """A readable table of recent reply jobs, newest first."""
+    query, params = _history_query(args)
+    engine = make_engine(_database_url(ctx), read_only=True)
+    try:
+        with engine.connect() as connection:
+            result = _execute(connection, query, params)
+            ctx.print(format_table(list(result.keys()), result.fetchall(), max_width=48))
+    finally:
+        engine.dispose()
+    return 0
+
+
+def _history_query(args: argparse.Namespace):
+    filters, params = [], {"limit": args.limit}
+    if args.subreddit:
+        filters.append("lower(subreddit) = lower(:subreddit)")
+        params["subreddit"] = args.subreddit.removeprefix("r/")
+    if args.status:
+        filters.append("status = :status")
+        params["status"] = args.status
+    if args.since:
+        filters.append("created_at >= :since")
+        params["since"] = parse_since(args.since)
+    where = f"WHERE {' AND '.join(filters)}" if filters else ""
+    sql = f"SELECT {HISTORY_COLUMNS} FROM reply_history {where} ORDER BY job_id DESC LIMIT :limit"
+    query = text(sql)
+    if args.since:
+        query = query.bindparams(bindparam("since", type_=UTCDateTime()))
+    return query, params
+
+
+def parse_since(value: str, now: datetime | None = None) -> datetime:
+    """``30m``, ``24h``, ``7d`` (ago) or an ISO date/datetime (UTC when no zone is given)."""
+    now = now or datetime.now(UTC)
+    match = re.fullmatch(r"(\d+)\s*([smhd])", value.strip())
+    if match:
+        unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[match[2]]
+        return now - timedelta(**{unit: int(match[1])})
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"--since {value!r}: use 30m, 24h, 7d or an ISO date") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def run_sql(ctx: Context, args: argparse.Namespace) -> int:
+    """Run one query on a read-only connection; writes are refused by the database itself."""
+    engine = make_engine(_database_url(ctx), read_only=True)
+    try:
+        with engine.connect() as connection:
+            result = _execute(connection, text(args.query), {})
+            if not result.returns_rows:
+                ctx.print("(no rows returned)")
+                return 0
+            ctx.print(format_table(list(result.keys()), result.fetchall(), args.max_width))
+    finally:
+        engine.dispose()
+    return 0
+
+
+def _execute(connection, query, params):
+    try:
+        return connection.execute(query, params)
+    except DBAPIError as exc:
+        message = str(exc.orig).strip().splitlines()[0]
+        if any(marker in message.lower() for marker in READ_ONLY_MARKERS):
+            raise StoreError(
+                "refused: `redditbot sql` runs on a read-only connection and cannot change "
+                f"the database ({message})"
+            ) from None
+        hint = " (has the schema been created? run `redditbot db upgrade`)"
+        missing = "no such table" in message or "does not exist" in message
+        raise StoreError(f"query failed: {message}{hint if missing else ''}") from None

@@ -1,0 +1,79 @@
+"""Alembic, driven from the bot's own code (``redditbot db upgrade|downgrade|check``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+
+from redditbot.errors import StoreError
+from redditbot.store.engine import make_engine
+from redditbot.store.models import Base
+
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def alembic_config(url: str) -> Config:
+    """An Alembic config pointing at ``migrations/`` and at ``url`` (no alembic.ini needed)."""
+    if not (MIGRATIONS_DIR / "env.py").exists():
+        raise StoreError(f"migrations not found at {MIGRATIONS_DIR}; install redditbot with pip -e")
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["url"] = url
+    return config
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Bring the schema up to ``revision`` (default: the newest)."""
+    command.upgrade(alembic_config(url), revision)
+
+
+def downgrade(url: str, revision: str = "-1") -> None:
+    """Step the schema down to ``revision`` (default: one step; ``base`` removes everything)."""
+    command.downgrade(alembic_config(url), revision)
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config("")).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at, or None for an empty database."""
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    except OperationalError as exc:
+        raise StoreError(f"cannot reach the database: {exc.orig}") from None
+
+
+def schema_problems(url: str) -> list[str]:
+    """Why the database does not match this version's models; empty when it does."""
+    engine = make_engine(url)
+    try:
+        current, head = current_revision(engine), head_revision()
+        if current != head:
+            return [
+                f"database is at revision {current or 'none'}, code expects {head}: "
+                "run `redditbot db upgrade`"
+            ]
+        with engine.connect() as connection:
+            diffs = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        return [f"models and migrations differ: {diff}" for diff in diffs]
+    finally:
+        engine.dispose()
+
+
+def require_current_schema(engine: Engine) -> None:
+    """Refuse to run on a schema that is behind (or ahead of) this version."""
+    current, head = current_revision(engine), head_revision()
+    if current != head:
+        raise StoreError(
+            f"database schema is at {current or 'nothing'} but this version needs {head}: "
+            "run `redditbot db upgrade` first"
+        )
