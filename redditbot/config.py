@@ -229,15 +229,17 @@ def read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}:{_toml_position(exc)}: TOML syntax error: {exc.msg}") from None
+        raise ConfigError(f"{path}:{_toml_error_text(exc)}") from None
 
 
-def _toml_position(exc: tomllib.TOMLDecodeError) -> str:
-    line, col = getattr(exc, "lineno", None), getattr(exc, "colno", None)
-    if line is None:  # Python < 3.14 keeps the position only in the message
-        found = re.search(r"line (\d+), column (\d+)", str(exc))
-        line, col = (int(found[1]), int(found[2])) if found else (0, 0)
-    return f"{line}:{col}"
+def _toml_error_text(exc: tomllib.TOMLDecodeError) -> str:
+    """``LINE:COL: TOML syntax error: why`` (Python < 3.14 keeps the position in the message)."""
+    message = str(exc)
+    found = re.search(r"\s*\(at line (\d+), column (\d+)\)", message)
+    if not found:
+        return f"0:0: TOML syntax error: {message}"
+    why = message[: found.start()] + message[found.end() :]
+    return f"{found[1]}:{found[2]}: TOML syntax error: {why}"
 
 
 def _validate_overrides(settings: Settings, sub: SubredditSettings, path: Path | None) -> None:
@@ -260,7 +262,7 @@ def describe_validation_error(
 
 def _describe_one(err: dict[str, Any], path: Path | None, loc: tuple[Any, ...]) -> str:
     key = _key_path(loc)
-    where = _locate(path, loc) or _env_name(loc)
+    where = _env_source(loc) or _locate(path, loc) or "configuration"
     value = "<secret>" if _is_secret_path(loc) else repr(err.get("input"))
     if err["type"] in ("missing", "extra_forbidden"):
         value = ""
@@ -283,9 +285,10 @@ def _key_path(loc: tuple[Any, ...]) -> str:
     return ".".join(parts)
 
 
-def _env_name(loc: tuple[Any, ...]) -> str:
+def _env_source(loc: tuple[Any, ...]) -> str | None:
+    """``environment (REDDITBOT_…)`` when the bad value came from an environment variable."""
     name = ENV_PREFIX + "__".join(str(p).upper() for p in loc if not isinstance(p, int))
-    return f"environment ({name})" if name in os.environ else "configuration"
+    return f"environment ({name})" if name in os.environ else None
 
 
 def _locate(path: Path | None, loc: tuple[Any, ...]) -> str | None:
