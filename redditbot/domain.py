@@ -6,10 +6,13 @@ objects into these at their boundary, so the pipeline can be read and tested wit
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
+
+Clock = Callable[[], datetime]
 
 
 class Status(StrEnum):
@@ -32,6 +35,31 @@ class Status(StrEnum):
 
 
 TERMINAL_STATUSES = frozenset({Status.POSTED, Status.REJECTED, Status.SKIPPED, Status.FAILED})
+
+# Every move a reply job may make; anything else is a bug and is refused by the store.
+# Any state may also end in skipped or failed.
+TRANSITIONS: dict[Status, frozenset[Status]] = {
+    Status.QUEUED: frozenset({Status.GENERATING}),
+    Status.GENERATING: frozenset({Status.DRAFTED, Status.QUEUED}),
+    Status.DRAFTED: frozenset(
+        {Status.APPROVED, Status.PENDING_REVIEW, Status.REJECTED, Status.QUEUED}
+    ),
+    Status.PENDING_REVIEW: frozenset({Status.APPROVED, Status.REJECTED}),
+    Status.APPROVED: frozenset({Status.POSTING}),
+    Status.POSTING: frozenset({Status.POSTED, Status.APPROVED}),
+}
+
+
+def can_move(source: Status, target: Status) -> bool:
+    """Whether a job in ``source`` may move to ``target``."""
+    if source.terminal:
+        return False
+    return target in (Status.SKIPPED, Status.FAILED) or target in TRANSITIONS[source]
+
+
+def utcnow() -> datetime:
+    """The wall clock, UTC. Stages take a ``clock`` argument defaulting to this."""
+    return datetime.now(UTC)
 
 
 class Decision(StrEnum):
@@ -242,3 +270,70 @@ class Draft:
     subreddit: str
     context: ThreadContext
     persona: str = ""
+
+
+# --------------------------------------------------------------------------- Reddit gateway
+
+
+@dataclass(frozen=True)
+class PostedComment:
+    """A comment the bot wrote, as Reddit reports it."""
+
+    fullname: str
+    parent_id: str
+    permalink: str = ""
+    body: str = ""
+    score: int = 0
+    created_utc: float = 0.0
+
+
+@dataclass(frozen=True)
+class ListingPage:
+    """One page of a listing, newest first, and the cursor for the next (older) page."""
+
+    items: tuple[Any, ...]
+    after: str | None
+
+
+class RedditGateway(Protocol):
+    """What the stages need from Reddit. Errors are those of ``redditbot.errors``."""
+
+    def me(self) -> str:
+        """The account's username."""
+        ...
+
+    def submissions(self, subreddits: Sequence[str], after: str | None = None) -> ListingPage:
+        """Newest submissions across ``subreddits`` (one multi-subreddit request)."""
+        ...
+
+    def comments(self, subreddits: Sequence[str], after: str | None = None) -> ListingPage:
+        """Newest comments across ``subreddits`` (one multi-subreddit request)."""
+        ...
+
+    def inbox(self) -> list[InboxItem]:
+        """Unread mentions of the account and replies to it."""
+        ...
+
+    def mark_read(self, fullnames: Sequence[str]) -> None:
+        """Mark inbox items read."""
+        ...
+
+    def fetch(self, fullnames: Sequence[str]) -> list[Submission | Comment]:
+        """Current state of items by fullname (deleted ones included, as Reddit shows them)."""
+        ...
+
+    def reply(self, parent_fullname: str, text: str) -> PostedComment | None:
+        """Post a reply. Raises RateLimited, TargetUnavailable, WriteOutcomeUnknown, …"""
+        ...
+
+    def own_replies_to(self, parent_fullname: str) -> list[PostedComment]:
+        """The account's comments whose parent is ``parent_fullname`` (for reconciliation)."""
+        ...
+
+    def own_recent_comments(self, limit: int = 100) -> list[PostedComment]:
+        """The account's newest comments, with their scores."""
+        ...
+
+    def delete(self, fullname: str) -> None:
+        """Delete one of the account's comments."""
+        ...

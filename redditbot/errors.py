@@ -36,3 +36,18 @@ class PermanentError(RedditbotError):
 
 class ModelNotFoundError(ConfigError):
     """The configured model is not on disk; the message says how to get it."""
+
+
+class RateLimited(TransientError):
+    """Reddit said RATELIMIT (or 429): wait ``retry_after`` seconds, then try again."""
+
+
+class WriteOutcomeUnknown(TransientError):
+    """A write request may or may not have taken effect (5xx, dropped connection, lost reply).
+
+    Never retried blindly: the poster reconciles with Reddit before it sends again.
+    """
+
+
+class TargetUnavailable(PermanentError):
+    """Reddit refused a reply for good: THREAD_LOCKED, DELETED_COMMENT, TOO_OLD, forbidden, …"""

@@ -1,0 +1,331 @@
+"""The PRAW adapter: the only module that talks to Reddit. PRAW objects never leave it.
+
+Two things differ from plain PRAW on purpose:
+- Writes that create things (``/api/comment``, ``/api/submit``) are never retried blindly.
+  prawcore retries a POST on 5xx and on dropped connections, which can create the same comment
+  twice; here such an outcome raises ``WriteOutcomeUnknown`` and the poster reconciles.
+- Reddit's errors become the bot's own error tree (``redditbot.errors``) at this boundary.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from redditbot.domain import (
+    Comment,
+    InboxItem,
+    ListingPage,
+    PostedComment,
+    Submission,
+)
+from redditbot.errors import (
+    ConfigError,
+    RateLimited,
+    TargetUnavailable,
+    TransientError,
+    WriteOutcomeUnknown,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_RATELIMIT_WAIT = 60.0
+LISTING_LIMIT = 100  # Reddit's maximum page size: the fewest requests per new item
+NON_IDEMPOTENT_PATHS = ("/api/comment", "/api/submit")
+TERMINAL_API_ERRORS = {
+    "THREAD_LOCKED": "thread_locked",
+    "DELETED_COMMENT": "deleted_comment",
+    "TOO_OLD": "too_old",
+    "TOO_MANY_COMMENTS": "too_many_comments",
+    "SUBREDDIT_NOTALLOWED": "subreddit_not_allowed",
+    "NO_SELFS": "no_selfs",
+}
+
+
+def _requestor_class() -> type:
+    """A prawcore Requestor that turns an unknown write outcome into a non-retried error."""
+    import prawcore
+    import requests
+
+    retry_errors = (
+        requests.exceptions.ChunkedEncodingError,
+        requests.exceptions.ConnectionError,
+        requests.exceptions.ReadTimeout,
+    )
+    retry_statuses = prawcore.Session.RETRY_STATUSES
+
+    class NoBlindRetryRequestor(prawcore.Requestor):
+        def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+            if method.upper() != "POST" or not url.rstrip("/").endswith(NON_IDEMPOTENT_PATHS):
+                return super().request(method, url, *args, **kwargs)
+            try:
+                response = super().request(method, url, *args, **kwargs)
+            except prawcore.RequestException as exc:
+                if isinstance(exc.original_exception, retry_errors):
+                    raise WriteOutcomeUnknown(f"connection lost during {url}") from None
+                raise
+            if response.status_code in retry_statuses:
+                raise WriteOutcomeUnknown(f"HTTP {response.status_code} from {url}")
+            return response
+
+    return NoBlindRetryRequestor
+
+
+class PrawGateway:
+    """``RedditGateway`` over PRAW; ``reddit`` settings name the account and the endpoints."""
+
+    def __init__(self, reddit_settings: Any, *, user_agent_suffix: str = "") -> None:
+        import praw
+
+        s = reddit_settings
+        self._reddit = praw.Reddit(
+            client_id=s.client_id,
+            client_secret=s.client_secret.get_secret_value(),
+            username=s.username,
+            password=s.password.get_secret_value(),
+            user_agent=s.user_agent + user_agent_suffix,
+            oauth_url=s.oauth_url,
+            reddit_url=s.reddit_url,
+            short_url=s.short_url,
+            ratelimit_seconds=s.ratelimit_seconds,
+            timeout=s.timeout,
+            check_for_updates=False,
+            check_for_async=False,
+            requestor_class=_requestor_class(),
+        )
+        self._username = s.username
+
+    # ------------------------------------------------------------------ reading
+
+    def me(self) -> str:
+        with _translated_errors("me"):
+            return str(self._reddit.user.me().name)
+
+    def submissions(self, subreddits: Sequence[str], after: str | None = None) -> ListingPage:
+        return self._listing("new", subreddits, after, to_submission)
+
+    def comments(self, subreddits: Sequence[str], after: str | None = None) -> ListingPage:
+        return self._listing("comments", subreddits, after, to_comment)
+
+    def _listing(self, kind: str, subreddits: Sequence[str], after: str | None, convert):
+        params = {"after": after} if after else {}
+        subreddit = self._reddit.subreddit("+".join(subreddits))
+        listing = getattr(subreddit, kind)(limit=LISTING_LIMIT, params=params)
+        with _translated_errors(f"{kind} of r/{'+'.join(subreddits)}"):
+            items = tuple(convert(thing) for thing in listing)
+        return ListingPage(items=items, after=items[-1].fullname if items else None)
+
+    def inbox(self) -> list[InboxItem]:
+        with _translated_errors("inbox"):
+            things = list(self._reddit.inbox.unread(limit=LISTING_LIMIT))
+        return [
+            InboxItem(comment=inbox_comment(t), kind=t.type, new=bool(_field(t, "new", True)))
+            for t in things
+            if _field(t, "was_comment", False)
+        ]
+
+    def mark_read(self, fullnames: Sequence[str]) -> None:
+        if not fullnames:
+            return
+        things = [self._reddit.comment(name.removeprefix("t1_")) for name in fullnames]
+        with _translated_errors("mark_read"):
+            self._reddit.inbox.mark_read(things)
+
+    def fetch(self, fullnames: Sequence[str]) -> list[Submission | Comment]:
+        with _translated_errors("info"):
+            things = list(self._reddit.info(fullnames=list(fullnames)))
+        return [to_comment(t) if t.fullname.startswith("t1_") else to_submission(t) for t in things]
+
+    def own_recent_comments(self, limit: int = LISTING_LIMIT) -> list[PostedComment]:
+        redditor = self._reddit.redditor(self._username)
+        with _translated_errors("own comments"):
+            return [to_posted(c) for c in redditor.comments.new(limit=limit)]
+
+    def own_replies_to(self, parent_fullname: str) -> list[PostedComment]:
+        """Search the account's recent comments, then the parent's own replies."""
+        found = [c for c in self.own_recent_comments() if c.parent_id == parent_fullname]
+        if found or not parent_fullname.startswith("t1_"):
+            return found
+        return self._replies_under(parent_fullname)
+
+    def _replies_under(self, parent_fullname: str) -> list[PostedComment]:
+        parent = self._reddit.comment(parent_fullname.removeprefix("t1_"))
+        with _translated_errors("parent replies"):
+            parent.refresh()
+            parent.replies.replace_more(limit=None)
+            replies = list(parent.replies)
+        mine = self._username.lower()
+        return [to_posted(r) for r in replies if _author(r) and _author(r).lower() == mine]
+
+    # ------------------------------------------------------------------ writing
+
+    def reply(self, parent_fullname: str, text: str) -> PostedComment | None:
+        parent = self._parent(parent_fullname)
+        with _translated_errors(f"reply to {parent_fullname}"):
+            created = parent.reply(text)
+        return to_posted(created) if created is not None else None
+
+    def delete(self, fullname: str) -> None:
+        with _translated_errors(f"delete {fullname}"):
+            self._reddit.comment(fullname.removeprefix("t1_")).delete()
+
+    def _parent(self, fullname: str) -> Any:
+        kind, _, ident = fullname.partition("_")
+        if kind == "t3":
+            return self._reddit.submission(ident)
+        if kind == "t1":
+            return self._reddit.comment(ident)
+        raise TargetUnavailable(f"cannot reply to {fullname}", reason="unsupported_target")
+
+
+# --------------------------------------------------------------------------- errors
+
+
+@contextmanager
+def _translated_errors(action: str) -> Iterator[None]:
+    """Turn PRAW/prawcore exceptions into the bot's error tree, naming the action."""
+    import praw.exceptions
+    import prawcore
+
+    try:
+        yield
+    except praw.exceptions.RedditAPIException as exc:
+        raise _api_error(exc, action) from None
+    except prawcore.TooManyRequests as exc:
+        retry = _float(exc.response.headers.get("retry-after"))
+        raise RateLimited(f"{action}: HTTP 429", retry_after=retry) from None
+    except prawcore.Forbidden:
+        raise TargetUnavailable(f"{action}: forbidden (403)", reason="forbidden") from None
+    except prawcore.NotFound:
+        raise TargetUnavailable(f"{action}: not found (404)", reason="not_found") from None
+    except prawcore.OAuthException as exc:
+        raise ConfigError(f"Reddit refused the credentials ({exc.error})") from None
+    except (prawcore.ServerError, prawcore.RequestException, prawcore.ResponseException) as exc:
+        raise TransientError(f"{action}: {type(exc).__name__}: {exc}") from None
+
+
+def _api_error(exc: Any, action: str) -> Exception:
+    item = exc.items[0]
+    code = item.error_type
+    if code == "RATELIMIT":
+        wait = _ratelimit_seconds(exc)
+        return RateLimited(f"{action}: RATELIMIT ({item.message})", retry_after=wait)
+    if code in TERMINAL_API_ERRORS:
+        return TargetUnavailable(f"{action}: {code}", reason=TERMINAL_API_ERRORS[code])
+    return TargetUnavailable(f"{action}: {code}: {item.message}", reason=code.lower())
+
+
+def _ratelimit_seconds(exc: Any) -> float:
+    """Seconds Reddit asked us to wait, from its message ("try again in 9 minutes")."""
+    waits = [_parse_wait(item.message or "") for item in exc.items]
+    return next((wait for wait in waits if wait), DEFAULT_RATELIMIT_WAIT)
+
+
+def _parse_wait(message: str) -> float | None:
+    found = re.search(r"(\d+)\s*(milliseconds?|seconds?|minutes?)", message)
+    if not found:
+        return None
+    value, unit = int(found[1]), found[2]
+    if unit.startswith("milli"):
+        return value / 1000
+    return value * 60.0 if unit.startswith("minute") else float(value)
+
+
+def _float(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+# --------------------------------------------------------------------------- objects → domain
+
+
+def _author(thing: Any) -> str | None:
+    author = _field(thing, "author")
+    return str(author.name) if author is not None else None
+
+
+def _state(thing: Any, body: str) -> dict[str, bool]:
+    """Deleted and removed items keep their place, with a marker for a body."""
+    removed_by = _field(thing, "removed_by_category")
+    return {
+        "deleted": body == "[deleted]" or removed_by == "deleted",
+        "removed": body == "[removed]" or removed_by not in (None, "deleted"),
+    }
+
+
+def to_submission(thing: Any) -> Submission:
+    """A PRAW Submission as the bot's Submission."""
+    selftext = thing.selftext or ""
+    return Submission(
+        id=thing.id,
+        subreddit=str(thing.subreddit.display_name),
+        author=_author(thing),
+        title=thing.title,
+        selftext=selftext,
+        permalink=thing.permalink,
+        url=thing.url,
+        created_utc=float(thing.created_utc),
+        score=int(thing.score),
+        num_comments=int(thing.num_comments),
+        is_self=bool(thing.is_self),
+        locked=bool(thing.locked),
+        archived=bool(_field(thing, "archived", False)),
+        over_18=bool(thing.over_18),
+        stickied=bool(thing.stickied),
+        distinguished=thing.distinguished,
+        **_state(thing, selftext),
+    )
+
+
+def _field(thing: Any, name: str, default: Any = None) -> Any:
+    """An attribute Reddit sent, without PRAW's lazy fetch of a missing one."""
+    value = vars(thing).get(name, default)
+    return default if value is None else value
+
+
+def to_comment(thing: Any, **known: Any) -> Comment:
+    """A PRAW Comment as the bot's Comment; ``known`` fills fields the listing lacks."""
+    body = thing.body or ""
+    fields = dict(
+        id=thing.id,
+        subreddit=str(thing.subreddit.display_name),
+        link_id=_field(thing, "link_id"),
+        parent_id=thing.parent_id,
+        author=_author(thing),
+        body=body,
+        permalink=_field(thing, "permalink", ""),
+        created_utc=float(thing.created_utc),
+        score=int(_field(thing, "score", 0)),
+        depth=int(_field(thing, "depth", 0)),
+        locked=bool(_field(thing, "locked", False)),
+        archived=bool(_field(thing, "archived", False)),
+        stickied=bool(_field(thing, "stickied", False)),
+        distinguished=_field(thing, "distinguished"),
+        **_state(thing, body),
+    )
+    return Comment(**(fields | known))
+
+
+def inbox_comment(thing: Any) -> Comment:
+    """An inbox item (mention or reply): Reddit sends ``context`` instead of ``link_id``."""
+    context = _field(thing, "context", "")  # /r/{sub}/comments/{link}/{slug}/{id}/?context=3
+    parts = context.split("?")[0].strip("/").split("/")
+    link_id = f"t3_{parts[3]}" if len(parts) > 3 else thing.parent_id
+    return to_comment(thing, link_id=link_id, permalink=context.split("?")[0])
+
+
+def to_posted(thing: Any) -> PostedComment:
+    """A PRAW Comment the bot wrote."""
+    return PostedComment(
+        fullname=thing.fullname,
+        parent_id=thing.parent_id,
+        permalink=_field(thing, "permalink", ""),
+        body=thing.body or "",
+        score=int(_field(thing, "score", 0)),
+        created_utc=float(_field(thing, "created_utc", 0.0)),
+    )

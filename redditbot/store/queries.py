@@ -1,0 +1,188 @@
+"""The store's verbs: idempotent upserts, cursors, claiming jobs under leases, state changes.
+
+No function here commits: the caller owns the transaction, so that, for example, the items a
+poll stored and the cursor that points past them are committed together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from redditbot.domain import Comment, Status, Submission, can_move
+from redditbot.store.models import (
+    CommentRow,
+    Event,
+    PollCursor,
+    ReplyJob,
+    SubmissionRow,
+    Subreddit,
+)
+
+# Fields that change after creation (edits, deletion, moderation, votes).
+MUTABLE_SUBMISSION = (
+    "title", "selftext", "score", "num_comments", "locked", "archived", "over_18", "stickied",
+    "distinguished", "removed", "deleted",
+)  # fmt: skip
+MUTABLE_COMMENT = (
+    "body", "score", "locked", "archived", "stickied", "distinguished", "removed", "deleted",
+)  # fmt: skip
+
+
+class IllegalTransition(RuntimeError):
+    """A bug: a job was asked to make a move the state machine does not have."""
+
+
+# --------------------------------------------------------------------------- items
+
+
+def submission_row(item: Submission, bot_account: str | None) -> dict[str, Any]:
+    row = asdict(item)
+    row["fullname"] = item.fullname
+    del row["id"]
+    row["bot_account"] = bot_account
+    return row
+
+
+def comment_row(item: Comment, bot_account: str | None) -> dict[str, Any]:
+    row = asdict(item)
+    row["fullname"] = item.fullname
+    row["link_fullname"] = row.pop("link_id")
+    row["parent_fullname"] = row.pop("parent_id")
+    del row["id"]
+    row["bot_account"] = bot_account
+    return row
+
+
+def upsert_items(
+    session: Session,
+    items: Iterable[Submission | Comment],
+    *,
+    account: str,
+    bot_username: str,
+    now: datetime,
+) -> int:
+    """Insert new items, update edited/deleted ones; the bot's own are marked with ``account``."""
+    me = bot_username.lower()
+    submissions, comments = [], []
+    for item in items:
+        own = account if (item.author or "").lower() == me else None
+        if isinstance(item, Submission):
+            submissions.append(
+                submission_row(item, own) | {"first_seen_at": now, "updated_at": now}
+            )
+        else:
+            comments.append(comment_row(item, own) | {"first_seen_at": now, "updated_at": now})
+    _upsert(session, SubmissionRow, submissions, MUTABLE_SUBMISSION)
+    _upsert(session, CommentRow, comments, MUTABLE_COMMENT)
+    _ensure_subreddits(session, {row["subreddit"] for row in submissions + comments}, now)
+    return len(submissions) + len(comments)
+
+
+def _insert_for(session: Session):
+    dialect = session.get_bind().dialect.name
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+def _upsert(session: Session, model: type, rows: list[dict[str, Any]], mutable: Sequence[str]):
+    if not rows:
+        return
+    rows = list({row["fullname"]: row for row in rows}.values())  # one statement, one row a key
+    insert = _insert_for(session)(model)
+    changes = {name: insert.excluded[name] for name in (*mutable, "updated_at")}
+    session.execute(insert.on_conflict_do_update(index_elements=["fullname"], set_=changes), rows)
+
+
+def _ensure_subreddits(session: Session, names: set[str], now: datetime) -> None:
+    if not names:
+        return
+    insert = _insert_for(session)(Subreddit).on_conflict_do_nothing(index_elements=["name"])
+    session.execute(insert, [{"name": name, "first_seen_at": now} for name in sorted(names)])
+
+
+def insert_ignoring_duplicates(
+    session: Session, model: type, rows: list[dict[str, Any]], keys: Sequence[str]
+) -> None:
+    """Insert rows, silently skipping those whose key already exists."""
+    if rows:
+        insert = _insert_for(session)(model).on_conflict_do_nothing(index_elements=list(keys))
+        session.execute(insert, rows)
+
+
+# --------------------------------------------------------------------------- cursors
+
+
+def cursor(session: Session, account: str, feed: str) -> PollCursor:
+    """The feed's cursor row, created empty on first use."""
+    row = session.get(PollCursor, (account, feed))
+    if row is None:
+        row = PollCursor(account=account, feed=feed)
+        session.add(row)
+    return row
+
+
+# --------------------------------------------------------------------------- jobs
+
+
+def claim_jobs(
+    session: Session,
+    *,
+    account: str,
+    status: Status,
+    owner: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+) -> list[ReplyJob]:
+    """Lease up to ``limit`` due jobs in ``status``; other instances skip the locked rows."""
+    due = or_(ReplyJob.not_before.is_(None), ReplyJob.not_before <= now)
+    free = or_(ReplyJob.lease_expires_at.is_(None), ReplyJob.lease_expires_at < now)
+    query = (
+        select(ReplyJob)
+        .where(ReplyJob.account == account, ReplyJob.status == status.value, due, free)
+        .order_by(ReplyJob.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    jobs = list(session.scalars(query))
+    for job in jobs:
+        job.lease_owner, job.lease_expires_at = owner, now + lease
+    session.flush()
+    return jobs
+
+
+def move(
+    job: ReplyJob, target: Status, *, now: datetime, reason: str | None = None, keep_lease=False
+) -> None:
+    """Change a job's state along the state machine; an illegal move raises."""
+    source = Status(job.status)
+    if not can_move(source, target):
+        raise IllegalTransition(f"job {job.id}: {source} → {target} is not allowed")
+    job.status, job.updated_at = target.value, now
+    if reason is not None or target in (Status.QUEUED, Status.APPROVED, Status.POSTED):
+        job.reason = reason
+    if not keep_lease:
+        job.lease_owner = job.lease_expires_at = None
+
+
+def count_jobs_by_status(session: Session, account: str | None = None) -> dict[str, int]:
+    query = select(ReplyJob.status, func.count()).group_by(ReplyJob.status)
+    if account:
+        query = query.where(ReplyJob.account == account)
+    return dict(session.execute(query).tuples().all())
+
+
+# --------------------------------------------------------------------------- events
+
+
+def record_event(
+    session: Session, kind: str, message: str, *, now: datetime, level: str = "info", **fields
+) -> None:
+    """Append to the event log (account, subreddit, job_id, fullname, data are optional)."""
+    session.add(Event(kind=kind, message=message, at=now, level=level, **fields))

@@ -1,0 +1,94 @@
+"""Fixtures for the pipeline: the sandbox Reddit over real HTTP, real PRAW, a migrated store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import prawcore.sessions
+import pytest
+
+from redditbot.config import RedditSettings
+from redditbot.reddit.gateway import PrawGateway
+from redditbot.reddit.sandbox import (
+    DEMO_BOT,
+    DEMO_CLIENT_ID,
+    DEMO_CLIENT_SECRET,
+    DEMO_PASSWORD,
+    ManualClock,
+    SandboxServer,
+    World,
+)
+from redditbot.store.engine import make_engine, session_factory
+
+
+class StepClock:
+    """The bot's injected clock: UTC datetimes that follow the sandbox's manual clock."""
+
+    def __init__(self, world_clock: ManualClock) -> None:
+        self.world_clock = world_clock
+
+    def __call__(self) -> datetime:
+        return datetime.fromtimestamp(self.world_clock(), UTC)
+
+    def advance(self, seconds: float) -> None:
+        self.world_clock.advance(seconds)
+
+
+@pytest.fixture
+def no_retry_sleeps(monkeypatch: pytest.MonkeyPatch) -> None:
+    """prawcore sleeps up to 4 s of real time between retries; the tests must not."""
+    monkeypatch.setattr(prawcore.sessions.FiniteRetryStrategy, "_sleep_seconds", lambda _: None)
+
+
+@pytest.fixture
+def world_clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def clock(world_clock: ManualClock) -> StepClock:
+    return StepClock(world_clock)
+
+
+@pytest.fixture
+def world(world_clock: ManualClock) -> World:
+    return World.seeded(clock=world_clock)
+
+
+@pytest.fixture
+def sandbox(world: World, no_retry_sleeps: None) -> Iterator[SandboxServer]:
+    with SandboxServer(world) as server:
+        server.add_app(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)
+        yield server
+
+
+def reddit_settings(server: SandboxServer, **overrides) -> RedditSettings:
+    values = dict(
+        client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET, username=DEMO_BOT,
+        password=DEMO_PASSWORD, user_agent="test:redditbot:0.1 (by /u/redditbot)",
+        oauth_url=server.url, reddit_url=server.url, short_url=server.url, ratelimit_seconds=0,
+    )  # fmt: skip
+    return RedditSettings(**(values | overrides))
+
+
+@pytest.fixture
+def gateway(sandbox: SandboxServer) -> PrawGateway:
+    return PrawGateway(reddit_settings(sandbox))
+
+
+@pytest.fixture
+def sessions(db_url: str):
+    engine = make_engine(db_url)
+    yield session_factory(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def sqlite_sessions(sqlite_empty_url: str):
+    from redditbot.store import migrate
+
+    migrate.upgrade(sqlite_empty_url)
+    engine = make_engine(sqlite_empty_url)
+    yield session_factory(engine)
+    engine.dispose()
