@@ -139,13 +139,14 @@ def claim_jobs(
     now: datetime,
     lease: timedelta,
     limit: int,
+    extra: Sequence[Any] = (),
 ) -> list[ReplyJob]:
     """Lease up to ``limit`` due jobs in ``status``; other instances skip the locked rows."""
     due = or_(ReplyJob.not_before.is_(None), ReplyJob.not_before <= now)
     free = or_(ReplyJob.lease_expires_at.is_(None), ReplyJob.lease_expires_at < now)
     query = (
         select(ReplyJob)
-        .where(ReplyJob.account == account, ReplyJob.status == status.value, due, free)
+        .where(ReplyJob.account == account, ReplyJob.status == status.value, due, free, *extra)
         .order_by(ReplyJob.id)
         .limit(limit)
         .with_for_update(skip_locked=True)

@@ -1,0 +1,261 @@
+"""Post: send approved replies to Reddit, exactly once per target.
+
+The order is what makes "never twice" hold across crashes:
+1. the job moves to ``posting`` and that is committed *before* the request;
+2. the request is made (prawcore's blind POST retries are disabled in the adapter);
+3. the posted reply is recorded and the job moves to ``posted`` in one transaction.
+A job found in ``posting`` (a crash, a lost response, a 5xx) is reconciled: the bot's own replies
+under the target are looked up on Reddit; one found is recorded, extra copies are deleted, and
+only when none exists does the job go back to ``approved`` to be sent again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from redditbot.domain import Clock, PostedComment, RedditGateway, Status, utcnow
+from redditbot.errors import (
+    RateLimited,
+    RedditbotError,
+    TargetUnavailable,
+    TransientError,
+)
+from redditbot.store import queries
+from redditbot.store.models import CommentRow, PostedReply, ReplyJob, Subreddit
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PostPolicy:
+    """What the poster needs to know about one subreddit."""
+
+    dry_run: bool = False
+    footer: str = ""
+
+
+@dataclass(frozen=True)
+class PosterLimits:
+    """Bounds on retries and on a subreddit that keeps refusing the bot."""
+
+    batch: int = 10
+    lease: timedelta = timedelta(minutes=5)
+    max_attempts: int = 5
+    forbidden_to_pause: int = 3
+    pause_for: timedelta = timedelta(hours=24)
+
+
+class Poster:
+    """The post stage; ``run_once()`` reconciles stale ``posting`` jobs, then posts due ones."""
+
+    def __init__(
+        self,
+        gateway: RedditGateway,
+        sessions: sessionmaker[Session],
+        *,
+        account: str,
+        bot_username: str,
+        policy: Callable[[str], PostPolicy],
+        owner: str,
+        limits: PosterLimits | None = None,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.gateway, self.sessions, self.clock = gateway, sessions, clock
+        self.account, self.bot_username, self.owner = account, bot_username, owner
+        self.policy, self.limits = policy, limits or PosterLimits()
+
+    def run_once(self) -> int:
+        handled = self.reconcile(stale_only=True)
+        with self.sessions.begin() as session:
+            jobs = self._claim(session)
+        for job in jobs:
+            self._post_guarded(job)
+        return handled + len(jobs)
+
+    # ------------------------------------------------------------------ posting
+
+    def _claim(self, session: Session) -> list[ReplyJob]:
+        now = self.clock()
+        paused = select(Subreddit.name).where(Subreddit.paused_until > now)
+        jobs = queries.claim_jobs(
+            session, account=self.account, status=Status.APPROVED, owner=self.owner, now=now,
+            lease=self.limits.lease, limit=self.limits.batch,
+            extra=[ReplyJob.subreddit.not_in(paused)],
+        )  # fmt: skip
+        return jobs
+
+    def _post_guarded(self, job: ReplyJob) -> None:
+        try:
+            self.post(job)
+        except TransientError as exc:
+            # The outcome is unknown: the job stays in `posting` until its lease runs out,
+            # then reconciliation decides (never a blind retry).
+            log.warning("job %s: posting interrupted (%s); will reconcile", job.id, exc)
+            self._event("post_interrupted", str(exc), job)
+
+    def post(self, job: ReplyJob) -> None:
+        """Post one claimed job (see the module docstring for the order of steps)."""
+        policy = self.policy(job.subreddit)
+        if policy.dry_run:
+            return self._dry_run(job)
+        if self._is_own(job.target_fullname):
+            return self._finish(job, Status.SKIPPED, reason="own_comment")
+        if not self._mark_posting(job):
+            return None  # lost the lease to another instance; it owns the job now
+        text = with_footer(job.reply_text or "", policy.footer)
+        try:
+            created = self.gateway.reply(job.target_fullname, text)
+        except RateLimited as exc:
+            return self._delay(job, exc)
+        except TargetUnavailable as exc:
+            return self._refused(job, exc)
+        if created is None:  # Reddit answered with no comment: find out what happened
+            return self.reconcile_job(job)
+        return self._record(job, created, text, reconciled=False)
+
+    def _mark_posting(self, job: ReplyJob) -> bool:
+        """Compare-and-set approved → posting under our lease, committed before the request."""
+        now = self.clock()
+        with self.sessions.begin() as session:
+            result = session.execute(
+                update(ReplyJob)
+                .where(ReplyJob.id == job.id, ReplyJob.status == Status.APPROVED.value,
+                       ReplyJob.lease_owner == self.owner)
+                .values(status=Status.POSTING.value, updated_at=now,
+                        attempts=ReplyJob.attempts + 1, lease_expires_at=now + self.limits.lease)
+            )  # fmt: skip
+            return result.rowcount == 1
+
+    def _record(self, job: ReplyJob, comment: PostedComment, text: str, *, reconciled: bool):
+        now = self.clock()
+        with self.sessions.begin() as session:
+            row = session.get(ReplyJob, job.id)
+            session.add(PostedReply(
+                job_id=job.id, account=self.account, target_fullname=job.target_fullname,
+                comment_fullname=comment.fullname, permalink=comment.permalink,
+                body=comment.body or text, reconciled=reconciled, posted_at=now,
+            ))  # fmt: skip
+            queries.move(row, Status.POSTED, now=now)
+        log.info("job %s: posted %s under %s", job.id, comment.fullname, job.target_fullname)
+
+    def _dry_run(self, job: ReplyJob) -> None:
+        """Record what would have been posted; no request of any kind is made."""
+        now = self.clock()
+        with self.sessions.begin() as session:
+            row = session.get(ReplyJob, job.id)
+            text = with_footer(row.reply_text or "", self.policy(job.subreddit).footer)
+            session.add(PostedReply(
+                job_id=job.id, account=self.account, target_fullname=job.target_fullname,
+                body=text, dry_run=True, posted_at=now,
+            ))  # fmt: skip
+            queries.move(row, Status.SKIPPED, now=now, reason="dry_run")
+
+    def _is_own(self, fullname: str) -> bool:
+        with self.sessions() as session:
+            row = session.get(CommentRow, fullname)
+        me = self.bot_username.lower()
+        return row is not None and (row.bot_account is not None or (row.author or "").lower() == me)
+
+    def _delay(self, job: ReplyJob, exc: RateLimited) -> None:
+        """RATELIMIT is a delay, not a failure: back to approved until Reddit's time."""
+        wait = exc.retry_after or 60.0
+        now = self.clock()
+        with self.sessions.begin() as session:
+            row = session.get(ReplyJob, job.id)
+            queries.move(row, Status.APPROVED, now=now, reason="ratelimit")
+            row.not_before = now + timedelta(seconds=wait)
+            row.attempts -= 1  # nothing was posted: the try does not count
+        log.info("job %s: rate limited, retrying in %.0f s", job.id, wait)
+
+    def _refused(self, job: ReplyJob, exc: TargetUnavailable) -> None:
+        self._finish(job, Status.SKIPPED, reason=exc.reason)
+        if exc.reason == "forbidden":
+            self._count_forbidden(job.subreddit)
+
+    def _count_forbidden(self, subreddit: str) -> None:
+        """Repeated 403s in a subreddit pause posting there, in the log and the store."""
+        now = self.clock()
+        with self.sessions.begin() as session:
+            sub = session.get(Subreddit, subreddit) or Subreddit(name=subreddit, first_seen_at=now)
+            session.add(sub)
+            sub.forbidden_count = (sub.forbidden_count or 0) + 1
+            if sub.forbidden_count >= self.limits.forbidden_to_pause:
+                sub.paused_until = now + self.limits.pause_for
+                sub.pause_reason = f"{sub.forbidden_count} consecutive 403 answers"
+                sub.forbidden_count = 0
+                message = f"r/{subreddit} paused until {sub.paused_until:%Y-%m-%d %H:%M} UTC"
+                log.warning("%s: %s", message, sub.pause_reason)
+                queries.record_event(
+                    session, "subreddit_paused", message, now=now, level="warning",
+                    account=self.account, subreddit=subreddit,
+                )  # fmt: skip
+
+    def _finish(self, job: ReplyJob, status: Status, *, reason: str) -> None:
+        with self.sessions.begin() as session:
+            queries.move(session.get(ReplyJob, job.id), status, now=self.clock(), reason=reason)
+        log.info("job %s: %s (%s)", job.id, status, reason)
+
+    # ------------------------------------------------------------------ reconciliation
+
+    def reconcile(self, *, stale_only: bool) -> int:
+        """Settle jobs left in ``posting``; at start-up (single instance) all of them."""
+        now = self.clock()
+        with self.sessions() as session:
+            query = select(ReplyJob).where(
+                ReplyJob.account == self.account, ReplyJob.status == Status.POSTING.value
+            )
+            if stale_only:
+                query = query.where(
+                    or_(ReplyJob.lease_expires_at.is_(None), ReplyJob.lease_expires_at < now)
+                )
+            jobs = list(session.scalars(query))
+        for job in jobs:
+            try:
+                self.reconcile_job(job)
+            except RedditbotError as exc:
+                log.warning("job %s: reconciliation failed (%s); will retry", job.id, exc)
+        return len(jobs)
+
+    def reconcile_job(self, job: ReplyJob) -> None:
+        """Find the bot's reply under the target: record it, or send the job back to approved."""
+        mine = sorted(self.gateway.own_replies_to(job.target_fullname), key=_age_key)
+        if mine:
+            self._delete_duplicates(job, mine[1:])
+            return self._record(job, mine[0], mine[0].body, reconciled=True)
+        now = self.clock()
+        with self.sessions.begin() as session:
+            row = session.get(ReplyJob, job.id)
+            if row.attempts >= self.limits.max_attempts:
+                queries.move(row, Status.FAILED, now=now, reason="post_attempts_exhausted")
+            else:
+                queries.move(row, Status.APPROVED, now=now, reason="reconciled_not_posted")
+        return None
+
+    def _delete_duplicates(self, job: ReplyJob, extras: list[PostedComment]) -> None:
+        for extra in extras:
+            self.gateway.delete(extra.fullname)
+            message = f"deleted duplicate reply {extra.fullname} under {job.target_fullname}"
+            log.warning("job %s: %s", job.id, message)
+            self._event("duplicate_deleted", message, job)
+
+    def _event(self, kind: str, message: str, job: ReplyJob) -> None:
+        with self.sessions.begin() as session:
+            queries.record_event(
+                session, kind, message, now=self.clock(), level="warning", account=self.account,
+                subreddit=job.subreddit, job_id=job.id, fullname=job.target_fullname,
+            )  # fmt: skip
+
+
+def _age_key(comment: PostedComment) -> tuple[float, int]:
+    return comment.created_utc, int(comment.fullname.partition("_")[2], 36)
+
+
+def with_footer(text: str, footer: str) -> str:
+    """The reply with the subreddit's footer (e.g. "I am a bot") under a rule."""
+    return f"{text}\n\n---\n{footer}" if footer else text

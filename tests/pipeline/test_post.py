@@ -1,0 +1,240 @@
+"""The poster against the sandbox: exactly one reply per target, whatever Reddit does."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, text
+
+from redditbot.domain import Status
+from redditbot.pipeline.post import Poster, PosterLimits, PostPolicy
+from redditbot.reddit.sandbox import DEMO_BOT
+from redditbot.store.models import Event, PostedReply, ReplyJob, Subreddit
+
+DEFAULT_POLICY = PostPolicy()
+REPLY = "Try pathlib: Path('notes.txt').read_text() does it in one line."
+
+
+def make_poster(gateway, sessions, clock, policy=DEFAULT_POLICY, owner="instance-1") -> Poster:
+    return Poster(gateway, sessions, account="bot", bot_username=DEMO_BOT, owner=owner,
+                  policy=lambda _sub: policy, clock=clock,
+                  limits=PosterLimits(lease=timedelta(minutes=5)))  # fmt: skip
+
+
+def approved_job(sessions, clock, target: str, subreddit: str = "learnpython") -> int:
+    with sessions.begin() as session:
+        job = ReplyJob(account="bot", target_fullname=target, subreddit=subreddit,
+                       link_fullname=target, status="approved", reply_text=REPLY,
+                       created_at=clock(), updated_at=clock())  # fmt: skip
+        session.add(job)
+        session.flush()
+        return job.id
+
+
+def job_row(sessions, job_id: int) -> ReplyJob:
+    with sessions() as session:
+        return session.get(ReplyJob, job_id)
+
+
+def bot_replies(world, target: str) -> list:
+    return [c for c in world.replies_to(target) if c.author == DEMO_BOT and not c.deleted]
+
+
+def comment_writes(sandbox) -> list:
+    return [w for w in sandbox.writes.records if w.path.startswith("/api/comment")]
+
+
+@pytest.fixture
+def target(world) -> str:
+    return world.comments({"learnpython"})[0].fullname
+
+
+def test_posts_an_approved_reply_once(world, sandbox, gateway, sessions, clock, target) -> None:
+    job_id = approved_job(sessions, clock, target)
+    poster = make_poster(gateway, sessions, clock)
+    assert poster.run_once() == 1
+    assert poster.run_once() == 0  # nothing left: never twice
+    [reply] = bot_replies(world, target)
+    assert reply.body == REPLY
+    assert len(comment_writes(sandbox)) == 1
+    job = job_row(sessions, job_id)
+    assert job.status == "posted" and job.attempts == 1
+    with sessions() as session:
+        history = session.execute(text("SELECT * FROM reply_history")).mappings().one()
+    assert history["reply_fullname"] == reply.fullname and history["status"] == "posted"
+
+
+def test_footer_says_the_account_is_a_bot(world, gateway, sessions, clock, target) -> None:
+    approved_job(sessions, clock, target)
+    make_poster(gateway, sessions, clock, PostPolicy(footer="I am a bot.")).run_once()
+    [reply] = bot_replies(world, target)
+    assert reply.body == f"{REPLY}\n\n---\nI am a bot."
+
+
+def test_dry_run_makes_no_write_request(world, sandbox, gateway, sessions, clock, target) -> None:
+    job_id = approved_job(sessions, clock, target)
+    make_poster(gateway, sessions, clock, PostPolicy(dry_run=True)).run_once()
+    assert sandbox.writes.records == []
+    assert bot_replies(world, target) == []
+    job = job_row(sessions, job_id)
+    assert (job.status, job.reason) == ("skipped", "dry_run")
+    with sessions() as session:
+        recorded = session.scalars(select(PostedReply)).one()
+    assert recorded.dry_run and recorded.body == REPLY and recorded.comment_fullname is None
+
+
+def test_never_replies_to_its_own_comment(world, sandbox, gateway, sessions, clock) -> None:
+    from redditbot.pipeline.listen import Listener
+
+    thread = world.submissions({"learnpython"})[0].fullname
+    own = "t1_" + world.add_comment(thread, DEMO_BOT, "an earlier reply of mine")
+    Listener(gateway, sessions, account="bot", bot_username=DEMO_BOT, subreddits=["learnpython"],
+             clock=clock).run_once()  # fmt: skip
+    job_id = approved_job(sessions, clock, own)
+    sandbox.writes.clear()
+    make_poster(gateway, sessions, clock).run_once()
+    assert comment_writes(sandbox) == []
+    assert job_row(sessions, job_id).reason == "own_comment"
+
+
+def test_ratelimit_delays_until_the_time_reddit_named(
+    world, sandbox, gateway, sessions, clock, target
+) -> None:
+    job_id = approved_job(sessions, clock, target)
+    sandbox.faults.add("/api/comment", api_error="RATELIMIT", ratelimit_seconds=540)
+    poster = make_poster(gateway, sessions, clock)
+    poster.run_once()
+    job = job_row(sessions, job_id)
+    assert (job.status, job.reason, job.attempts) == ("approved", "ratelimit", 0)
+    assert (job.not_before - clock()).total_seconds() == pytest.approx(540, abs=60)
+    clock.advance(300)
+    poster.run_once()
+    assert bot_replies(world, target) == []  # not yet
+    clock.advance(300)
+    poster.run_once()
+    assert len(bot_replies(world, target)) == 1
+    assert job_row(sessions, job_id).status == "posted"
+
+
+@pytest.mark.parametrize(
+    ("make_unavailable", "reason"),
+    [("lock", "thread_locked"), ("delete", "deleted_comment"), ("archive", "too_old")],
+)
+def test_refusals_are_terminal_skips(
+    world, gateway, sessions, clock, target, make_unavailable, reason
+) -> None:
+    getattr(world, make_unavailable)(target if make_unavailable != "archive" else
+                                     world.get(target).link_id)  # fmt: skip
+    job_id = approved_job(sessions, clock, target)
+    make_poster(gateway, sessions, clock).run_once()
+    job = job_row(sessions, job_id)
+    assert (job.status, job.reason) == ("skipped", reason)
+    assert bot_replies(world, target) == []
+
+
+def test_repeated_403_pauses_the_subreddit(world, sandbox, gateway, sessions, clock) -> None:
+    world.ban(DEMO_BOT, "gardening")
+    targets = [c.fullname for c in world.comments({"gardening"})[:4]]
+    jobs = [approved_job(sessions, clock, t, subreddit="gardening") for t in targets[:3]]
+    poster = make_poster(gateway, sessions, clock)
+    poster.run_once()
+    assert [job_row(sessions, j).reason for j in jobs] == ["forbidden"] * 3
+    with sessions() as session:
+        sub = session.get(Subreddit, "gardening")
+        assert sub.paused_until is not None and "403" in sub.pause_reason
+        assert session.scalars(select(Event.kind).where(Event.kind == "subreddit_paused")).one()
+    held = approved_job(sessions, clock, targets[3], subreddit="gardening")
+    sandbox.writes.clear()
+    poster.run_once()
+    assert comment_writes(sandbox) == [] and job_row(sessions, held).status == "approved"
+
+
+@pytest.mark.parametrize("fault", [{"drop": True}, {"status": 503}, {"status": 522}])
+def test_lost_response_after_the_write_never_duplicates(
+    world, sandbox, gateway, sessions, clock, target, fault
+) -> None:
+    """The comment is created but the answer is lost: reconcile, never send blindly again."""
+    job_id = approved_job(sessions, clock, target)
+    sandbox.faults.add("/api/comment", after_write=True, **fault)
+    poster = make_poster(gateway, sessions, clock)
+    poster.run_once()
+    assert job_row(sessions, job_id).status == "posting"
+    assert len(bot_replies(world, target)) == 1  # created once: prawcore did not retry the POST
+    clock.advance(600)  # the lease runs out; reconciliation finds the comment
+    poster.run_once()
+    job = job_row(sessions, job_id)
+    assert job.status == "posted"
+    assert len(bot_replies(world, target)) == 1
+    with sessions() as session:
+        assert session.scalars(select(PostedReply)).one().reconciled
+
+
+def test_failed_write_is_sent_again_after_reconciliation(
+    world, sandbox, gateway, sessions, clock, target
+) -> None:
+    job_id = approved_job(sessions, clock, target)
+    sandbox.faults.add("/api/comment", status=503)  # refused before the write
+    poster = make_poster(gateway, sessions, clock)
+    poster.run_once()
+    assert bot_replies(world, target) == []
+    clock.advance(600)
+    poster.run_once()  # reconciles (nothing there) → approved → posted in the same run
+    assert len(bot_replies(world, target)) == 1
+    job = job_row(sessions, job_id)
+    assert job.status == "posted" and job.attempts == 2
+
+
+def test_crash_before_the_request_is_reconciled_at_startup(
+    world, gateway, sessions, clock, target
+) -> None:
+    job_id = approved_job(sessions, clock, target)
+    with sessions.begin() as session:  # the state a crash right after committing `posting` leaves
+        job = session.get(ReplyJob, job_id)
+        job.status, job.attempts = "posting", 1
+        job.lease_owner, job.lease_expires_at = "dead-instance", clock() + timedelta(minutes=5)
+    poster = make_poster(gateway, sessions, clock)
+    poster.reconcile(stale_only=False)
+    assert job_row(sessions, job_id).status == "approved"
+    poster.run_once()
+    assert len(bot_replies(world, target)) == 1
+
+
+def test_crash_after_the_request_records_without_posting_again(
+    world, sandbox, gateway, sessions, clock, target
+) -> None:
+    job_id = approved_job(sessions, clock, target)
+    world.add_comment(target, DEMO_BOT, REPLY)  # posted, then the process died
+    with sessions.begin() as session:
+        session.get(ReplyJob, job_id).status = "posting"
+    sandbox.writes.clear()
+    make_poster(gateway, sessions, clock).reconcile(stale_only=False)
+    assert comment_writes(sandbox) == []
+    assert job_row(sessions, job_id).status == "posted"
+
+
+def test_duplicates_found_while_reconciling_are_deleted(
+    world, gateway, sessions, clock, target
+) -> None:
+    job_id = approved_job(sessions, clock, target)
+    first = world.add_comment(target, DEMO_BOT, REPLY)
+    world.add_comment(target, DEMO_BOT, REPLY)
+    with sessions.begin() as session:
+        session.get(ReplyJob, job_id).status = "posting"
+    make_poster(gateway, sessions, clock).reconcile(stale_only=False)
+    [kept] = bot_replies(world, target)
+    assert kept.id == first
+    with sessions() as session:
+        assert session.scalars(select(Event).where(Event.kind == "duplicate_deleted")).one()
+
+
+def test_another_instance_cannot_take_a_leased_job(world, gateway, sessions, clock, target):
+    job_id = approved_job(sessions, clock, target)
+    with sessions.begin() as session:
+        from redditbot.store import queries
+
+        claimed = queries.claim_jobs(session, account="bot", status=Status.APPROVED, owner="a",
+                                     now=clock(), lease=timedelta(minutes=5), limit=10)  # fmt: skip
+        assert [j.id for j in claimed] == [job_id]
+    assert make_poster(gateway, sessions, clock, owner="b").run_once() == 0
+    assert bot_replies(world, target) == []
