@@ -30,6 +30,7 @@ Handler = Callable[["Context", argparse.Namespace], int]
 COMMAND_MODULES = (
     "redditbot.store.commands",
     "redditbot.config_commands",
+    "redditbot.moderation.commands",
 )
 
 DEFAULT_CONFIG = "bot.toml"

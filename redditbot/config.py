@@ -13,16 +13,25 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from redditbot.errors import ConfigError
 from redditbot.generation.settings import ModelSettings
-from redditbot.moderation.settings import ModerationSettings
+from redditbot.moderation.settings import ModerationSettings, settings_for_override
 
 ENV_PREFIX = "REDDITBOT_"
 SECRETS_ENV = "REDDITBOT_SECRETS_FILE"
 PLACEHOLDER = re.compile(r"^(CHANGE[-_ ]?ME|YOUR[-_ ].*|<.*>|xxx+)$", re.IGNORECASE)
+OVERRIDABLE = ("model", "moderation", "selection")  # sections a [[subreddits]] table may override
 SUBREDDIT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]{1,20}$")
 
 
@@ -72,6 +81,56 @@ class LoggingSettings(Section):
     format: Literal["text", "json"] = "text"
 
 
+class Triggers(Section):
+    """What makes a comment or thread worth an answer (any one is enough)."""
+
+    mentions: bool = Field(True, description="u/<bot> in a comment, from the inbox")
+    replies_to_bot: bool = Field(True, description="replies to the bot's own comments and posts")
+    keywords: list[str] = Field(default_factory=list, description="whole words, case-insensitive")
+    regexes: list[str] = Field(default_factory=list, description="Python regexes, searched")
+    questions: bool = Field(False, description="comments and posts that ask a question")
+    new_posts: bool = Field(False, description="every new thread")
+    reply_probability: float = Field(0.0, ge=0.0, le=1.0, description="any other comment")
+
+    @field_validator("regexes")
+    @classmethod
+    def _compiles(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"regex {pattern!r} does not compile: {exc}") from None
+        return patterns
+
+
+class Caps(Section):
+    """Upper bounds on replies; 0 means no bound (per thread and per user: see [moderation])."""
+
+    per_hour: int = Field(10, ge=0, description="replies per hour in this subreddit")
+    per_day: int = Field(50, ge=0, description="replies per day in this subreddit")
+    total_per_hour: int = Field(30, ge=0, description="replies per hour, all subreddits")
+    total_per_day: int = Field(200, ge=0, description="replies per day, all subreddits")
+
+
+class SelectionSettings(Section):
+    """Which stored comments and threads become reply jobs."""
+
+    triggers: Triggers = Field(default_factory=Triggers)
+    caps: Caps = Field(default_factory=Caps)
+    max_age_hours: float = Field(24.0, gt=0, description="ignore items older than this")
+    min_score: int | None = Field(None, description="ignore items scored below this")
+    quiet_hours: str = Field("", description='"HH:MM-HH:MM" UTC during which nothing is queued')
+    batch: int = Field(500, gt=0, description="items considered per run")
+    seed: int | None = Field(None, description="seed for reply_probability (tests, demos)")
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        if value and not re.fullmatch(r"\d\d:\d\d-\d\d:\d\d", value.strip()):
+            raise ValueError('use "HH:MM-HH:MM", e.g. "23:00-07:00"')
+        return value.strip()
+
+
 class SubredditSettings(Section):
     """One ``[[subreddits]]`` table: a name plus overrides of the global settings."""
 
@@ -82,6 +141,7 @@ class SubredditSettings(Section):
     footer: str = ""
     model: dict[str, Any] = Field(default_factory=dict)
     moderation: dict[str, Any] = Field(default_factory=dict)
+    selection: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("name")
     @classmethod
@@ -110,6 +170,7 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     model: ModelSettings = Field(default_factory=ModelSettings)
     moderation: ModerationSettings = Field(default_factory=ModerationSettings)
+    selection: SelectionSettings = Field(default_factory=SelectionSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     subreddits: list[SubredditSettings] = Field(default_factory=list)
@@ -126,6 +187,12 @@ class Settings(BaseSettings):
         # The file's contents arrive as init kwargs; the environment must win over them.
         return (env_settings, init_settings)
 
+    @model_validator(mode="after")
+    def _filter_stays_on_when_live(self) -> Settings:
+        if not self.moderation.enabled and not self.dry_run:
+            raise ValueError("moderation.enabled = false is only allowed with dry_run = true")
+        return self
+
     @property
     def account_name(self) -> str:
         """The account the bot's rows belong to."""
@@ -137,12 +204,19 @@ class Settings(BaseSettings):
         return next((s for s in self.subreddits if s.name.lower() == wanted), None)
 
     def moderation_for(self, subreddit: str) -> ModerationSettings:
-        """Global ``[moderation]`` with the subreddit's overrides merged in."""
-        return _merged(self.moderation, self._overrides(subreddit, "moderation"))
+        """Global ``[moderation]`` with the subreddit's overrides (its rules add up, by default)."""
+        overrides = self._overrides(subreddit, "moderation")
+        if not overrides:
+            return self.moderation
+        return settings_for_override(self.moderation.model_dump(), overrides)
 
     def model_for(self, subreddit: str) -> ModelSettings:
         """Global ``[model]`` with the subreddit's overrides merged in."""
         return _merged(self.model, self._overrides(subreddit, "model"))
+
+    def selection_for(self, subreddit: str) -> SelectionSettings:
+        """Global ``[selection]`` with the subreddit's overrides merged in."""
+        return _merged(self.selection, self._overrides(subreddit, "selection"))
 
     def dry_run_for(self, subreddit: str) -> bool:
         """Dry run is on if it is on globally or for this subreddit."""
@@ -244,7 +318,7 @@ def _toml_error_text(exc: tomllib.TOMLDecodeError) -> str:
 
 def _validate_overrides(settings: Settings, sub: SubredditSettings, path: Path | None) -> None:
     index = settings.subreddits.index(sub)
-    for section in ("model", "moderation"):
+    for section in OVERRIDABLE:
         try:
             getattr(settings, f"{section}_for")(sub.name)
         except ValidationError as exc:

@@ -1,13 +1,207 @@
-"""The ``[moderation]`` section of bot.toml (owned by the moderation package)."""
+"""The ``[moderation]`` section of bot.toml (owned by the moderation package).
+
+Every table is strict (``extra="forbid"``) so that a typo in bot.toml is an error at load time,
+not a silently ignored option. Per-subreddit overrides are partial dicts merged over the global
+section with :func:`merge_moderation` and then validated with ``ModerationSettings.model_validate``.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+import copy
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from redditbot.moderation.rules import Rule, compile_pattern
+
+Action = Literal["reject", "review"]
+InjectionPolicy = Literal["reject", "review", "ignore"]
 
 
-class ModerationSettings(BaseModel):
-    """Which checks run and with which thresholds."""
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    model_config = ConfigDict(extra="forbid")
 
-    enabled: bool = True
+class InputGateSettings(_Strict):
+    """Input gate: which targets the bot refuses before generating anything."""
+
+    known_bots: list[str] = Field(
+        default_factory=lambda: ["AutoModerator"],
+        description="account names never answered (case-insensitive)",
+    )
+    bot_name_patterns: list[str] = Field(
+        default_factory=lambda: [r"(?i)(^|[-_])bot$", r"(?i)^bot[-_]"],
+        description="regexes on the author name; a match marks the author as a bot",
+    )
+    skip_distinguished: bool = Field(
+        True, description="never answer comments distinguished by moderators or admins"
+    )
+    max_depth: int = Field(8, ge=0, description="deepest comment depth the bot answers")
+    max_replies_per_thread: int = Field(
+        3, ge=0, description="replies the bot may make in one thread"
+    )
+    max_replies_per_user: int = Field(
+        5, ge=0, description="replies the bot may make to one user (window counted by the store)"
+    )
+    blocked_users: list[str] = Field(
+        default_factory=list, description="users never answered (case-insensitive)"
+    )
+    blocked_subreddits: list[str] = Field(
+        default_factory=list, description="subreddits never answered (case-insensitive)"
+    )
+    allow_nsfw: bool = Field(False, description="answer targets marked over_18")
+    injection_policy: InjectionPolicy = Field(
+        "reject",
+        description="targets that try to steer the bot: reject (skip), review, or ignore",
+    )
+
+    @field_validator("bot_name_patterns")
+    @classmethod
+    def _patterns_compile(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            compile_pattern(pattern, 0, where="input.bot_name_patterns")
+        return patterns
+
+
+class ToxicitySettings(_Strict):
+    """The offline toxicity / profanity classifier and its thresholds."""
+
+    classifier: Literal["profanity-check", "wordlist", "transformers", "none"] = Field(
+        "profanity-check",
+        description="profanity-check (alt-profanity-check's model), wordlist, transformers "
+        "(model_path), or none",
+    )
+    reject_threshold: float = Field(0.85, ge=0.0, le=1.0, description="score >= this rejects")
+    review_threshold: float = Field(
+        0.6, ge=0.0, le=1.0, description="score >= this (and < reject) holds for review"
+    )
+    model_path: str | None = Field(
+        None, description="local directory of a transformers text-classification model"
+    )
+    toxic_labels: list[str] = Field(
+        default_factory=lambda: ["toxic", "toxicity", "LABEL_1", "offensive", "hate", "abusive"],
+        description="labels of the transformers model that count as toxic",
+    )
+    wordlist: bool = Field(True, description="also reject on the built-in slur / abuse list")
+    extra_words: list[str] = Field(
+        default_factory=list, description="more words or phrases the word list rejects"
+    )
+    wordlist_action: Action = Field("reject", description="what a word-list hit asks for")
+
+
+class PersonalDataSettings(_Strict):
+    """Personal data the bot must never post."""
+
+    kinds: list[Literal["email", "phone", "card", "iban", "ssn", "ip"]] = Field(
+        default_factory=lambda: ["email", "phone", "card", "iban", "ssn", "ip"],
+        description="which detectors run",
+    )
+    action: Action = Field("reject", description="what a detection asks for")
+
+
+class LinkSettings(_Strict):
+    """Links and pings in a reply."""
+
+    allowed_domains: list[str] = Field(
+        default_factory=lambda: ["reddit.com", "redd.it", "wikipedia.org"],
+        description="domains (and their subdomains) a reply may link to",
+    )
+    max_links: int = Field(1, ge=0, description="most links in one reply")
+    max_user_pings: int = Field(0, ge=0, description="most u/name mentions in one reply")
+    max_subreddit_pings: int = Field(2, ge=0, description="most r/name mentions in one reply")
+    action: Action = Field("reject", description="what a link or ping failure asks for")
+
+
+class ShapeSettings(_Strict):
+    """Length bounds and degenerate output."""
+
+    min_chars: int = Field(2, ge=0, description="shortest reply, in characters after stripping")
+    max_chars: int = Field(2000, ge=1, description="longest reply (Reddit allows 10000)")
+    ngram_size: int = Field(3, ge=1, description="word n-gram size for the repetition check")
+    max_repeated_ngram_ratio: float = Field(
+        0.35, ge=0.0, le=1.0, description="share of n-grams that are repeats; above rejects"
+    )
+    max_repeated_line_ratio: float = Field(
+        0.5, ge=0.0, le=1.0, description="share of non-empty lines that are repeats; above rejects"
+    )
+    min_word_ratio: float = Field(
+        0.5, ge=0.0, le=1.0, description="share of tokens that look like real words; below rejects"
+    )
+
+
+class SimilaritySettings(_Strict):
+    """Echo of the thread and repeats of the bot's own replies."""
+
+    echo_threshold: float = Field(
+        0.8, ge=0.0, le=1.0, description="similarity to the parent or an ancestor; >= rejects"
+    )
+    repeat_threshold: float = Field(
+        0.85, ge=0.0, le=1.0, description="similarity to a recent bot reply; >= rejects"
+    )
+    min_words: int = Field(
+        4, ge=1, description="replies shorter than this (in words) are never called echoes"
+    )
+
+
+class LeakSettings(_Strict):
+    """Leaks of the system prompt or persona, and breaks of character."""
+
+    min_overlap_words: int = Field(
+        7, ge=3, description="a run of this many prompt words in the reply is a leak"
+    )
+    character_break_action: Action = Field(
+        "reject", description='what an "as an AI language model" break asks for'
+    )
+    extra_phrases: list[str] = Field(
+        default_factory=list, description="more regexes that count as breaking character"
+    )
+
+
+class ModerationSettings(_Strict):
+    """Which checks run and with which thresholds (the whole ``[moderation]`` table)."""
+
+    enabled: bool = Field(True, description="false approves every draft (testing only)")
+    replace_rules: bool = Field(
+        False,
+        description="in a subreddit override: its rules replace the global ones instead of adding",
+    )
+    input: InputGateSettings = Field(default_factory=InputGateSettings)
+    toxicity: ToxicitySettings = Field(default_factory=ToxicitySettings)
+    personal_data: PersonalDataSettings = Field(default_factory=PersonalDataSettings)
+    links: LinkSettings = Field(default_factory=LinkSettings)
+    shape: ShapeSettings = Field(default_factory=ShapeSettings)
+    similarity: SimilaritySettings = Field(default_factory=SimilaritySettings)
+    leak: LeakSettings = Field(default_factory=LeakSettings)
+    rules: list[Rule] = Field(
+        default_factory=list, description="AutoModerator-like rules ([[moderation.rules]])"
+    )
+
+
+def merge_moderation(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge a subreddit's partial ``moderation`` table over the global one.
+
+    Tables merge key by key; other values replace. ``rules`` is the exception: a subreddit's
+    rules are added after the global ones unless the override sets ``replace_rules = true``.
+    """
+    merged = _deep_merge(base, override)
+    if not override.get("replace_rules", False) and "rules" in override:
+        merged["rules"] = [*copy.deepcopy(base.get("rules", [])), *override["rules"]]
+    merged.pop("replace_rules", None)
+    return merged
+
+
+def settings_for_override(
+    base: dict[str, Any], override: dict[str, Any] | None
+) -> ModerationSettings:
+    """The validated settings of one subreddit: the global dict with its override merged in."""
+    return ModerationSettings.model_validate(merge_moderation(base, override or {}))
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
