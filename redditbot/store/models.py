@@ -268,3 +268,17 @@ class Event(Base):
     fullname: Mapped[str | None] = mapped_column(String(32))
     message: Mapped[str] = mapped_column(Text, default="")
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class SelectionDecision(Base):
+    """The select stage's decision on every stored item, so "why not?" is one query."""
+
+    __tablename__ = "selection_decisions"
+
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    fullname: Mapped[str] = mapped_column(String(32), primary_key=True)
+    subreddit: Mapped[str] = mapped_column(String(64))
+    decision: Mapped[str] = mapped_column(String(16))  # queued | ignored
+    trigger: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow)

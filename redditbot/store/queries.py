@@ -176,7 +176,7 @@ def count_jobs_by_status(session: Session, account: str | None = None) -> dict[s
     query = select(ReplyJob.status, func.count()).group_by(ReplyJob.status)
     if account:
         query = query.where(ReplyJob.account == account)
-    return dict(session.execute(query).tuples().all())
+    return {key: value for key, value in session.execute(query)}
 
 
 # --------------------------------------------------------------------------- events

@@ -1,0 +1,139 @@
+"""Generate: turn queued jobs into drafts, in batches, and record everything that produced them."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, replace
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from redditbot.config import Settings
+from redditbot.domain import Clock, Generation, GenerationRequest, Generator, Status, utcnow
+from redditbot.errors import ConfigError
+from redditbot.pipeline.context import thread_context
+from redditbot.store import queries
+from redditbot.store.models import GenerationRow, ReplyJob
+
+log = logging.getLogger(__name__)
+
+
+def generation_count(session: Session, job_id: int) -> int:
+    """How many times a job has been generated (each try counts toward its budget)."""
+    query = select(func.count()).select_from(GenerationRow).where(GenerationRow.job_id == job_id)
+    return session.scalar(query) or 0
+
+
+class GenerateStage:
+    """The generate stage; ``run_once()`` drafts one batch of queued jobs."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        settings: Settings,
+        generator: Generator,
+        *,
+        account: str,
+        owner: str,
+        batch: int = 16,
+        lease: timedelta = timedelta(minutes=15),
+        max_failures: int = 3,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.sessions, self.settings, self.generator, self.clock = (
+            sessions,
+            settings,
+            generator,
+            clock,
+        )
+        self.account, self.owner = account, owner
+        self.batch, self.lease, self.max_failures = batch, lease, max_failures
+
+    def run_once(self) -> int:
+        jobs, requests = self._claim()
+        if not jobs:
+            return 0
+        try:
+            generations = self.generator.generate(requests)
+        except ConfigError:
+            self._release(
+                jobs, count_failure=False
+            )  # e.g. the model is missing: not the jobs' fault
+            raise
+        except Exception as exc:  # a model crash must not lose the jobs: recorded, retried
+            log.exception("generation failed for jobs %s", [j.id for j in jobs])
+            self._release(jobs, count_failure=True, reason=f"generation_error:{type(exc).__name__}")
+            return 0
+        self._store(jobs, generations)
+        return len(jobs)
+
+    def _claim(self) -> tuple[list[ReplyJob], list[GenerationRequest]]:
+        now = self.clock()
+        with self.sessions.begin() as session:
+            jobs = queries.claim_jobs(
+                session, account=self.account, status=Status.QUEUED, owner=self.owner, now=now,
+                lease=self.lease, limit=self.batch,
+            )  # fmt: skip
+            requests = [self._request(session, job) for job in jobs]
+            for job in jobs:
+                queries.move(job, Status.GENERATING, now=now, keep_lease=True)
+        return jobs, requests
+
+    def _request(self, session: Session, job: ReplyJob) -> GenerationRequest:
+        model = self.settings.model_for(job.subreddit)
+        sub = self.settings.subreddit(job.subreddit)
+        params = model.default_sampling()
+        tries = generation_count(session, job.id)
+        if params.seed is None:  # reproducible per job and try, different on each regeneration
+            params = replace(params, seed=job.id * 1000 + tries)
+        return GenerationRequest(
+            key=str(job.id),
+            context=thread_context(session, job.target_fullname, job.subreddit),
+            persona=(sub.persona if sub and sub.persona else model.persona),
+            params=params,
+            model=model.name if model.name != self.settings.model.name else None,
+        )
+
+    def _store(self, jobs: list[ReplyJob], generations: list[Generation]) -> None:
+        now = self.clock()
+        by_key = {g.key: g for g in generations}
+        with self.sessions.begin() as session:
+            for job in jobs:
+                row = session.get(ReplyJob, job.id)
+                generation = by_key.get(str(job.id))
+                if generation is None or not generation.candidates:
+                    self._retry_or_fail(row, now, "generation_empty")
+                    continue
+                session.add(generation_row(job.id, generation, now))
+                queries.move(row, Status.DRAFTED, now=now)
+
+    def _release(self, jobs: list[ReplyJob], *, count_failure: bool, reason: str = "") -> None:
+        now = self.clock()
+        with self.sessions.begin() as session:
+            for job in jobs:
+                row = session.get(ReplyJob, job.id)
+                if count_failure:
+                    self._retry_or_fail(row, now, reason)
+                else:
+                    queries.move(row, Status.QUEUED, now=now)
+
+    def _retry_or_fail(self, row: ReplyJob, now, reason: str) -> None:
+        row.attempts += 1
+        if row.attempts >= self.max_failures:
+            queries.move(row, Status.FAILED, now=now, reason=reason)
+        else:
+            queries.move(row, Status.QUEUED, now=now, reason=reason)
+
+
+def generation_row(job_id: int, generation: Generation, now) -> GenerationRow:
+    """The audit record of one generation (``output``: the first candidate until moderated)."""
+    candidates = [asdict(c) for c in generation.candidates]
+    return GenerationRow(
+        job_id=job_id, backend=generation.backend, model=generation.model_id,
+        prompt=generation.prompt, parameters=dict(generation.params),
+        output=generation.candidates[0].text, candidates=candidates,
+        tokens_in=generation.tokens_in,
+        tokens_out=sum(c.tokens_out for c in generation.candidates),
+        latency_ms=round(generation.latency_s * 1000, 1), created_at=now,
+    )  # fmt: skip

@@ -1,0 +1,151 @@
+"""Moderate: judge each draft's candidates, keep the best one that passes, or regenerate.
+
+Every candidate's verdict is stored. The chosen text goes to ``approved`` (or to
+``pending_review`` in review mode, or when a check asks for a person). When nothing passes, the
+job is generated again, up to ``max_generations`` tries in all, then ``rejected`` with the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from redditbot.config import Settings
+from redditbot.domain import Clock, Decision, Draft, Status, Verdict, utcnow
+from redditbot.moderation.output_gate import ReplyState
+from redditbot.moderation.verdicts import verdict_to_dict
+from redditbot.pipeline.context import thread_context
+from redditbot.pipeline.generate import generation_count
+from redditbot.store import queries
+from redditbot.store.models import GenerationRow, ModerationVerdictRow, PostedReply, ReplyJob
+
+log = logging.getLogger(__name__)
+
+RECENT_REPLIES = 50
+RANK = {Decision.APPROVE: 0, Decision.REVIEW: 1, Decision.REJECT: 2}
+
+
+@dataclass(frozen=True)
+class Judged:
+    """One candidate with its verdict."""
+
+    text: str
+    verdict: Verdict
+    mean_logprob: float | None
+
+    def rank(self) -> tuple[int, float]:
+        """Lower is better: passing first, then the generator's own confidence."""
+        return RANK[self.verdict.decision], -(self.mean_logprob or float("-inf"))
+
+
+class ModerateStage:
+    """The moderate stage; ``run_once()`` judges a batch of drafted jobs."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        settings: Settings,
+        *,
+        account: str,
+        owner: str,
+        moderator_for: Callable[[str], object],
+        max_generations: int = 3,
+        batch: int = 32,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.sessions, self.settings, self.clock = sessions, settings, clock
+        self.account, self.owner, self.moderator_for = account, owner, moderator_for
+        self.max_generations, self.batch = max_generations, batch
+
+    def run_once(self) -> int:
+        now = self.clock()
+        with self.sessions.begin() as session:
+            jobs = queries.claim_jobs(
+                session, account=self.account, status=Status.DRAFTED, owner=self.owner, now=now,
+                lease=timedelta(minutes=5), limit=self.batch,
+            )  # fmt: skip
+            recent = self._recent_replies(session)
+            for job in jobs:
+                self._judge(session, job, recent, now)
+        return len(jobs)
+
+    def _recent_replies(self, session: Session) -> tuple[str, ...]:
+        query = (
+            select(PostedReply.body)
+            .where(PostedReply.account == self.account)
+            .order_by(PostedReply.id.desc())
+            .limit(RECENT_REPLIES)
+        )
+        return tuple(session.scalars(query))
+
+    def _judge(self, session: Session, job: ReplyJob, recent: tuple[str, ...], now) -> None:
+        generation = session.scalars(
+            select(GenerationRow)
+            .where(GenerationRow.job_id == job.id)
+            .order_by(GenerationRow.id.desc())
+        ).first()
+        context = thread_context(session, job.target_fullname, job.subreddit)
+        persona = self._persona(job.subreddit)
+        state = ReplyState(recent_replies=recent, persona=persona, system_prompt=persona)
+        moderator = self.moderator_for(job.subreddit)
+
+        def judge(candidate: dict) -> Judged:
+            draft = Draft(candidate["text"], job.subreddit, context, persona)
+            verdict = moderator.check_reply(draft, state)
+            return Judged(candidate["text"], verdict, candidate.get("mean_logprob"))
+
+        judged = [judge(candidate) for candidate in generation.candidates]
+        for candidate in judged:
+            session.add(_verdict_row(job.id, generation.id, candidate.verdict, now))
+        best = min(judged, key=Judged.rank)
+        generation.output = best.text
+        self._advance(session, job, best, now)
+
+    def _advance(self, session: Session, job: ReplyJob, best: Judged, now: datetime) -> None:
+        decision = best.verdict.decision
+        if decision is Decision.REJECT:
+            return self._rejected(session, job, best.verdict, now)
+        job.reply_text = best.text
+        held = decision is Decision.REVIEW or self._review_mode(job.subreddit)
+        held = held or self._input_asked_review(session, job)
+        reason = ",".join(best.verdict.reasons) or ("review_mode" if held else None)
+        queries.move(
+            job, Status.PENDING_REVIEW if held else Status.APPROVED, now=now, reason=reason
+        )
+        return None
+
+    def _rejected(self, session: Session, job: ReplyJob, verdict: Verdict, now) -> None:
+        reason = "output:" + (verdict.reasons[0] if verdict.reasons else "rejected")
+        if generation_count(session, job.id) < self.max_generations:
+            queries.move(job, Status.QUEUED, now=now, reason=f"regenerate:{reason}")
+        else:
+            queries.move(job, Status.REJECTED, now=now, reason=reason)
+            log.info("job %s rejected after %d tries: %s", job.id, self.max_generations, reason)
+
+    def _input_asked_review(self, session: Session, job: ReplyJob) -> bool:
+        query = select(ModerationVerdictRow.decision).where(
+            ModerationVerdictRow.job_id == job.id, ModerationVerdictRow.gate == "input"
+        )
+        return Decision.REVIEW.value in set(session.scalars(query))
+
+    def _review_mode(self, subreddit: str) -> bool:
+        sub = self.settings.subreddit(subreddit)
+        return bool(sub and sub.review)
+
+    def _persona(self, subreddit: str) -> str:
+        sub = self.settings.subreddit(subreddit)
+        return sub.persona if sub and sub.persona else self.settings.model_for(subreddit).persona
+
+
+def _verdict_row(job_id: int, generation_id: int, verdict: Verdict, now) -> ModerationVerdictRow:
+    record = verdict_to_dict(verdict)
+    return ModerationVerdictRow(
+        job_id=job_id, generation_id=generation_id, gate="output",
+        decision=verdict.decision.value, checks=record["checks"],
+        reasons=list(verdict.reasons), created_at=now,
+    )  # fmt: skip

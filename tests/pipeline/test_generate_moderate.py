@@ -1,0 +1,182 @@
+"""The generate and moderate stages with a recording fake generator (the model is beside the point
+here: tests/generation runs the real one)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from redditbot.config import Settings
+from redditbot.domain import Candidate, Comment, Generation, GenerationRequest, Submission
+from redditbot.errors import ModelNotFoundError
+from redditbot.moderation import Moderator
+from redditbot.pipeline.generate import GenerateStage
+from redditbot.pipeline.moderate import ModerateStage
+from redditbot.store import queries
+from redditbot.store.models import GenerationRow, ModerationVerdictRow, ReplyJob
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+CLEAN = "Use pathlib: Path('notes.txt').read_text() returns the whole file as a string."
+TOXIC = "Fuck off, this is a shit question and you are a shit person."
+
+
+class ScriptedGenerator:
+    """Answers each request with the next scripted list of (text, logprob) candidates."""
+
+    def __init__(self, *scripts: list[tuple[str, float]], error: Exception | None = None) -> None:
+        self.scripts, self.error = list(scripts), error
+        self.requests: list[GenerationRequest] = []
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[Generation]:
+        self.requests += requests
+        if self.error:
+            raise self.error
+        return [self._one(r, self.scripts.pop(0)) for r in requests]
+
+    @staticmethod
+    def _one(request: GenerationRequest, script: list[tuple[str, float]]) -> Generation:
+        candidates = tuple(Candidate(text, tokens_out=len(text.split()), mean_logprob=lp)
+                           for text, lp in script)  # fmt: skip
+        return Generation(key=request.key, model_id="scripted", prompt=f"PROMPT {request.key}",
+                          params={"temperature": request.params.temperature,
+                                  "seed": request.params.seed},
+                          candidates=candidates, tokens_in=42, latency_s=0.25)  # fmt: skip
+
+
+def settings(review: bool = False) -> Settings:
+    return Settings(
+        moderation={"toxicity": {"classifier": "wordlist"}},
+        subreddits=[{"name": "learnpython", "review": review, "persona": "You help with Python."}],
+    )
+
+
+@pytest.fixture
+def job_id(sqlite_sessions) -> int:
+    post = Submission(id="p1", subreddit="learnpython", author="op", title="Reading a file",
+                      selftext="How do I read a whole text file?", created_utc=1.0)  # fmt: skip
+    parent = Comment(id="c1", subreddit="learnpython", link_id="t3_p1", parent_id="t3_p1",
+                     author="alice", body="Have you tried open()?", created_utc=2.0)  # fmt: skip
+    target = Comment(
+        id="c2",
+        subreddit="learnpython",
+        link_id="t3_p1",
+        parent_id="t1_c1",
+        author="op",
+        body="Yes, but is there something shorter?",
+        created_utc=3.0,
+    )
+    with sqlite_sessions.begin() as session:
+        queries.upsert_items(session, [post, parent, target], account="bot",
+                             bot_username="helper_bot", now=NOW)  # fmt: skip
+        job = ReplyJob(
+            account="bot",
+            target_fullname="t1_c2",
+            subreddit="learnpython",
+            link_fullname="t3_p1",
+            status="queued",
+            created_at=NOW,
+            updated_at=NOW,
+        )
+        session.add(job)
+        session.flush()
+        return job.id
+
+
+def stages(sessions, generator, config: Settings):
+    moderator = Moderator(config.moderation_for("learnpython"))
+    generate = GenerateStage(sessions, config, generator, account="bot", owner="me",
+                             clock=lambda: NOW)  # fmt: skip
+    moderate = ModerateStage(sessions, config, account="bot", owner="me",
+                             moderator_for=lambda _: moderator, clock=lambda: NOW)  # fmt: skip
+    return generate, moderate
+
+
+def job(sessions, job_id: int) -> ReplyJob:
+    with sessions() as session:
+        return session.get(ReplyJob, job_id)
+
+
+def test_a_clean_draft_is_approved_and_everything_is_recorded(sqlite_sessions, job_id) -> None:
+    generator = ScriptedGenerator([(CLEAN, -0.5)])
+    generate, moderate = stages(sqlite_sessions, generator, settings())
+    assert generate.run_once() == 1
+    [request] = generator.requests
+    assert request.context.title == "Reading a file"
+    assert [c.body for c in request.context.ancestors] == ["Have you tried open()?"]
+    assert request.context.target_body == "Yes, but is there something shorter?"
+    assert request.persona == "You help with Python."
+    assert job(sqlite_sessions, job_id).status == "drafted"
+    assert moderate.run_once() == 1
+    done = job(sqlite_sessions, job_id)
+    assert (done.status, done.reply_text) == ("approved", CLEAN)
+    with sqlite_sessions() as session:
+        generation = session.scalars(select(GenerationRow)).one()
+        verdict = session.scalars(select(ModerationVerdictRow)).one()
+    assert generation.prompt == f"PROMPT {job_id}" and generation.tokens_in == 42
+    assert generation.latency_ms == 250.0 and generation.parameters["seed"] == job_id * 1000
+    assert verdict.decision == "approve" and verdict.generation_id == generation.id
+
+
+def test_a_rejected_draft_is_regenerated_with_a_new_seed(sqlite_sessions, job_id) -> None:
+    generator = ScriptedGenerator([(TOXIC, -0.1)], [(CLEAN, -0.9)])
+    generate, moderate = stages(sqlite_sessions, generator, settings())
+    generate.run_once()
+    moderate.run_once()
+    first = job(sqlite_sessions, job_id)
+    assert first.status == "queued" and first.reason.startswith("regenerate:output:")
+    generate.run_once()
+    moderate.run_once()
+    assert job(sqlite_sessions, job_id).status == "approved"
+    seeds = [r.params.seed for r in generator.requests]
+    assert seeds[0] != seeds[1]
+
+
+def test_rejected_for_good_after_the_generation_budget(sqlite_sessions, job_id) -> None:
+    generator = ScriptedGenerator(*([(TOXIC, -0.1)] for _ in range(3)))
+    generate, moderate = stages(sqlite_sessions, generator, settings())
+    for _ in range(3):
+        generate.run_once()
+        moderate.run_once()
+    final = job(sqlite_sessions, job_id)
+    assert final.status == "rejected" and final.reason.startswith("output:")
+    assert generate.run_once() == 0
+
+
+def test_the_passing_candidate_wins_over_a_more_confident_one(sqlite_sessions, job_id) -> None:
+    generator = ScriptedGenerator([(TOXIC, -0.05), (CLEAN, -1.5)])
+    generate, moderate = stages(sqlite_sessions, generator, settings())
+    generate.run_once()
+    moderate.run_once()
+    assert job(sqlite_sessions, job_id).reply_text == CLEAN
+    with sqlite_sessions() as session:
+        decisions = sorted(session.scalars(select(ModerationVerdictRow.decision)))
+    assert decisions == ["approve", "reject"]  # both candidates' verdicts are kept
+
+
+def test_review_mode_holds_approved_replies(sqlite_sessions, job_id) -> None:
+    generate, moderate = stages(sqlite_sessions, ScriptedGenerator([(CLEAN, -0.5)]),
+                                settings(review=True))  # fmt: skip
+    generate.run_once()
+    moderate.run_once()
+    assert job(sqlite_sessions, job_id).status == "pending_review"
+
+
+def test_a_crashing_model_loses_no_job(sqlite_sessions, job_id) -> None:
+    generator = ScriptedGenerator(error=RuntimeError("CUDA out of memory"))
+    generate, _ = stages(sqlite_sessions, generator, settings())
+    for expected in ("queued", "queued", "failed"):
+        generate.run_once()
+        assert job(sqlite_sessions, job_id).status == expected
+    assert job(sqlite_sessions, job_id).reason == "generation_error:RuntimeError"
+
+
+def test_a_missing_model_stops_the_stage_but_keeps_the_job(sqlite_sessions, job_id) -> None:
+    generator = ScriptedGenerator(error=ModelNotFoundError("run `redditbot model pull`"))
+    generate, _ = stages(sqlite_sessions, generator, settings())
+    with pytest.raises(ModelNotFoundError):
+        generate.run_once()
+    kept = job(sqlite_sessions, job_id)
+    assert (kept.status, kept.attempts) == ("queued", 0)
