@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "redditbot.store.commands",
     "redditbot.config_commands",
     "redditbot.moderation.commands",
+    "redditbot.daemon_commands",
 )
 
 DEFAULT_CONFIG = "bot.toml"

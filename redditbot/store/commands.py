@@ -107,15 +107,20 @@ def _guard_connection(action):
 
 def show_history(ctx: Context, args: argparse.Namespace) -> int:
     """A readable table of recent reply jobs, newest first."""
-    query, params = _history_query(args)
-    engine = make_engine(_database_url(ctx), read_only=True)
+    ctx.print(render_history(_database_url(ctx), args))
+    return 0
+
+
+def render_history(url: str, filters: argparse.Namespace) -> str:
+    """The history table for ``filters`` (subreddit, status, since, limit)."""
+    query, params = _history_query(filters)
+    engine = make_engine(url, read_only=True)
     try:
         with engine.connect() as connection:
             result = _execute(connection, query, params)
-            ctx.print(format_table(list(result.keys()), result.fetchall(), max_width=48))
+            return format_table(list(result.keys()), result.fetchall(), max_width=48)
     finally:
         engine.dispose()
-    return 0
 
 
 def _history_query(args: argparse.Namespace):

@@ -1,0 +1,288 @@
+"""Wires adapters → stages → scheduler for one bot process, with an explicit lifecycle.
+
+``Bot(settings).start()`` checks the schema, takes the instance lock (SQLite), reconciles jobs
+left in ``posting`` and releases stale leases, then lets the scheduler run the stages.
+``stop()`` stops taking new work, waits for what is in flight up to a grace period, releases
+what it can, and returns. ``run_cycle()`` runs every stage once, in pipeline order.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+
+from redditbot.config import Settings
+from redditbot.domain import Clock, Generator, RedditGateway, Status, utcnow
+from redditbot.errors import StoreError
+from redditbot.pipeline.generate import GenerateStage
+from redditbot.pipeline.listen import Listener
+from redditbot.pipeline.moderate import ModerateStage
+from redditbot.pipeline.post import Poster, PostPolicy
+from redditbot.pipeline.select import Selector
+from redditbot.scheduler import Scheduler
+from redditbot.store import migrate, queries
+from redditbot.store.engine import is_sqlite, make_engine, normalise_url, session_factory
+from redditbot.store.models import ReplyJob
+
+log = logging.getLogger(__name__)
+
+STAGE_ORDER = ("listen", "select", "generate", "moderate", "post", "housekeeping")
+
+
+def instance_id() -> str:
+    """Who holds a lease: host, process and a random tag (pids are reused after restarts)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class InstanceLock:
+    """One daemon per SQLite file: an exclusive ``flock`` that the kernel drops if we die."""
+
+    def __init__(self, database_url: str) -> None:
+        database = make_url(normalise_url(database_url)).database or ""
+        self.path = Path(f"{database}.lock") if database not in ("", ":memory:") else None
+        self._file: Any = None
+
+    def acquire(self) -> None:
+        if self.path is None:
+            return
+        self._file = self.path.open("w")
+        try:
+            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._file.close()
+            raise StoreError(
+                f"another redditbot is already running on {self.path.with_suffix('')}; "
+                "SQLite supports one instance (use PostgreSQL to run several)"
+            ) from None
+        self._file.write(f"{os.getpid()}\n")
+        self._file.flush()
+
+    def release(self) -> None:
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+
+
+class Bot:
+    """One bot process: its store, its Reddit account, its generator, its stages."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        gateway: RedditGateway | None = None,
+        generator: Generator | None = None,
+        clock: Clock = utcnow,
+        on_error: Callable[[str, BaseException], None] | None = None,
+    ) -> None:
+        self.settings, self.clock = settings, clock
+        self.owner = instance_id()
+        self.account = settings.account_name
+        self.engine = make_engine(settings.database.url, echo=settings.database.echo)
+        self.sessions = session_factory(self.engine)
+        self.single_instance = is_sqlite(settings.database.url)
+        self.lock = InstanceLock(settings.database.url) if self.single_instance else None
+        self._gateway, self._generator = gateway, generator
+        self._moderators: dict[str, Any] = {}
+        self._moderators_lock = threading.Lock()
+        self.scheduler = Scheduler(on_error or self._log_error)
+        self.stages: dict[str, Any] = {}
+        self.started = self.draining = False
+
+    # ------------------------------------------------------------------ adapters
+
+    @property
+    def gateway(self) -> RedditGateway:
+        if self._gateway is None:
+            from redditbot.reddit.gateway import PrawGateway
+
+            self.settings.require_reddit_credentials()
+            self._gateway = PrawGateway(self.settings.reddit)
+        return self._gateway
+
+    @property
+    def generator(self) -> Generator:
+        if self._generator is None:
+            from redditbot.generation.factory import ModelCache, build_generator
+
+            self._generator = build_generator(self.settings.model, ModelCache())
+        return self._generator
+
+    def moderator_for(self, subreddit: str) -> Any:
+        """One Moderator per subreddit (its merged settings), built on first use."""
+        from redditbot.moderation import Moderator
+
+        key = subreddit.lower()
+        with self._moderators_lock:
+            if key not in self._moderators:
+                self._moderators[key] = Moderator(self.settings.moderation_for(subreddit))
+            return self._moderators[key]
+
+    # ------------------------------------------------------------------ stages
+
+    def build_stages(self) -> dict[str, Any]:
+        s, sessions, clock, owner = self.settings, self.sessions, self.clock, self.owner
+        bot_username = s.reddit.username or self.account
+        self.stages = {
+            "listen": Listener(
+                self.gateway, sessions, account=self.account, bot_username=bot_username,
+                subreddits=[sub.name for sub in s.subreddits], clock=clock,
+            ),
+            "select": Selector(
+                sessions, s, account=self.account, bot_usernames=frozenset({bot_username}),
+                moderator_for=self.moderator_for, clock=clock,
+            ),
+            "generate": GenerateStage(
+                sessions, s, self.generator, account=self.account, owner=owner,
+                batch=self._batch_size(), clock=clock,
+            ),
+            "moderate": ModerateStage(
+                sessions, s, account=self.account, owner=owner,
+                moderator_for=self.moderator_for, clock=clock,
+            ),
+            "post": Poster(
+                self.gateway, sessions, account=self.account, bot_username=bot_username,
+                policy=self.post_policy, owner=owner, clock=clock,
+            ),
+            "housekeeping": Housekeeping(self),
+        }  # fmt: skip
+        return self.stages
+
+    def _batch_size(self) -> int:
+        return int(getattr(self.settings.model, "batch_size", 16))
+
+    def post_policy(self, subreddit: str) -> PostPolicy:
+        sub = self.settings.subreddit(subreddit)
+        return PostPolicy(
+            dry_run=self.settings.dry_run_for(subreddit), footer=sub.footer if sub else ""
+        )
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def prepare(self) -> None:
+        """Everything start-up does before the first stage runs."""
+        migrate.require_current_schema(self.engine)
+        if self.lock:
+            self.lock.acquire()
+        self.build_stages()
+        self.release_stale_leases()
+        settled = self.stages["post"].reconcile(stale_only=not self.single_instance)
+        if settled:
+            log.info("reconciled %d job(s) left in posting", settled)
+
+    def start(self) -> None:
+        """Prepare, then run the stages on their intervals in the background."""
+        self.prepare()
+        intervals = self.settings.scheduler
+        for name in STAGE_ORDER:
+            interval = getattr(intervals, f"{name}_interval")
+            self.scheduler.add(name, self.stages[name].run_once, interval)
+        self.scheduler.start()
+        self.started = True
+        log.info("redditbot started as %s (account %s)", self.owner, self.account)
+
+    def run_cycle(self) -> dict[str, int]:
+        """Run every stage once, in pipeline order, through the error handler."""
+        if not self.stages:
+            self.prepare()
+        handled = {}
+        for name in STAGE_ORDER:
+            job = self.scheduler.jobs.get(name)
+            if job is None:
+                self.scheduler.jobs[name] = job = _job(name, self.stages[name].run_once)
+            handled[name] = self.scheduler.run_job(job)
+        return handled
+
+    def stop(self, grace: float = 30.0) -> bool:
+        """Stop taking work, wait up to ``grace`` s for running stages; True if all finished."""
+        self.draining = True
+        finished = True
+        if self.scheduler.running:
+            self.scheduler.pause()
+            waiter = threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": True})
+            waiter.start()
+            waiter.join(grace)
+            finished = not waiter.is_alive()
+        self.release_own_leases()
+        if self.lock:
+            self.lock.release()
+        self.engine.dispose()
+        log.info("redditbot stopped (%s)", "drained" if finished else "grace period ran out")
+        return finished
+
+    # ------------------------------------------------------------------ leases
+
+    def release_stale_leases(self) -> int:
+        """Jobs stuck in ``generating`` (a dead instance's) go back to ``queued``."""
+        now = self.clock()
+        with self.sessions.begin() as session:
+            query = select(ReplyJob).where(
+                ReplyJob.account == self.account, ReplyJob.status == Status.GENERATING.value
+            )
+            if not self.single_instance:
+                query = query.where(ReplyJob.lease_expires_at < now)
+            stuck = list(session.scalars(query))
+            for job in stuck:
+                queries.move(job, Status.QUEUED, now=now, reason="lease_released")
+        return len(stuck)
+
+    def release_own_leases(self) -> None:
+        """On shutdown: hand back leased work that has not started (never ``posting``)."""
+        now = self.clock()
+        with self.sessions.begin() as session:
+            query = select(ReplyJob).where(ReplyJob.lease_owner == self.owner)
+            for job in session.scalars(query):
+                if job.status == Status.GENERATING.value:
+                    queries.move(job, Status.QUEUED, now=now, reason="released_on_shutdown")
+                elif job.status != Status.POSTING.value:
+                    job.lease_owner = job.lease_expires_at = None
+
+    def _log_error(self, stage: str, exc: BaseException) -> None:
+        log.error("stage %s failed: %s: %s", stage, type(exc).__name__, exc, exc_info=exc)
+        try:
+            with self.sessions.begin() as session:
+                queries.record_event(
+                    session, "stage_error", f"{stage}: {type(exc).__name__}: {exc}",
+                    now=self.clock(), level="error", account=self.account,
+                )  # fmt: skip
+        except Exception as store_exc:  # the store itself may be what failed
+            log.error("could not record the error: %s", store_exc)
+
+
+class Housekeeping:
+    """Periodic chores: refresh open targets from Reddit, release stale leases."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    def run_once(self) -> int:
+        released = self.bot.release_stale_leases()
+        return released + self.refresh_open_targets()
+
+    def refresh_open_targets(self) -> int:
+        """Re-read targets of jobs not yet posted (edits, deletions, locks) before answering."""
+        open_states = [Status.QUEUED.value, Status.DRAFTED.value, Status.APPROVED.value,
+                       Status.PENDING_REVIEW.value]  # fmt: skip
+        with self.bot.sessions() as session:
+            query = select(ReplyJob.target_fullname).where(
+                ReplyJob.account == self.bot.account, ReplyJob.status.in_(open_states)
+            )
+            targets = list(session.scalars(query.limit(500)))
+        return self.bot.stages["listen"].refresh(targets) if targets else 0
+
+
+def _job(name: str, run: Callable[[], int]):
+    from redditbot.scheduler import StageJob
+
+    return StageJob(name, run, interval=0)

@@ -1,0 +1,184 @@
+"""``redditbot run``, ``status``, ``review`` and ``sandbox`` (the demo) — the daemon's commands."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from redditbot.domain import Status, utcnow
+from redditbot.errors import ConfigError
+from redditbot.store import queries
+from redditbot.store.engine import make_engine, session_factory
+from redditbot.store.models import Event, ModerationVerdictRow, PollCursor, ReplyJob
+from redditbot.textable import format_table
+
+if TYPE_CHECKING:
+    from redditbot.cli import Context
+
+log = logging.getLogger(__name__)
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    run = subparsers.add_parser("run", help="run the bot daemon (stop with SIGTERM or Ctrl-C)")
+    run.add_argument("--once", action="store_true", help="run one cycle of every stage and exit")
+    run.add_argument(
+        "--grace", type=float, default=30.0, help="seconds to finish in-flight work on stop"
+    )
+    run.set_defaults(handler=run_daemon)
+    status = subparsers.add_parser("status", help="jobs by state, last polls, recent errors")
+    status.set_defaults(handler=show_status)
+    _add_review(subparsers)
+    _add_sandbox(subparsers)
+
+
+def _add_review(subparsers: argparse._SubParsersAction) -> None:
+    review = subparsers.add_parser("review", help="list, approve, edit or reject held replies")
+    actions = review.add_subparsers(dest="review_command", metavar="ACTION")
+    listing = actions.add_parser("list", help="replies waiting in pending_review (the default)")
+    listing.set_defaults(handler=review_list)
+    approve = actions.add_parser("approve", help="approve a held reply (optionally edited)")
+    approve.add_argument("job_id", type=int, help="the reply job's id")
+    approve.add_argument("--text", help="post this text instead of the draft (an edit)")
+    approve.set_defaults(handler=review_approve)
+    reject = actions.add_parser("reject", help="reject a held reply")
+    reject.add_argument("job_id", type=int, help="the reply job's id")
+    reject.add_argument("--reason", default="reviewer", help="why (recorded)")
+    reject.set_defaults(handler=review_reject)
+    review.set_defaults(handler=review_list)
+
+
+def _add_sandbox(subparsers: argparse._SubParsersAction) -> None:
+    from redditbot.reddit.sandbox.commands import add_serve_command
+
+    sandbox = subparsers.add_parser(
+        "sandbox",
+        help="the demo: the bot end to end against the built-in sandbox Reddit, then its history",
+    )
+    sandbox.add_argument("--duration", type=float, default=240.0, help="stop after N seconds")
+    sandbox.add_argument("--replies", type=int, default=6, help="stop after N posted replies")
+    sandbox.add_argument(
+        "--db", default="sandbox.db", help="SQLite file for the demo (default ./sandbox.db, reset)"
+    )
+    sandbox.add_argument("--seed", type=int, default=1, help="seed of the simulated users")
+    sandbox.set_defaults(handler=run_sandbox_demo)
+    add_serve_command(sandbox.add_subparsers(dest="sandbox_command", metavar="SUBCOMMAND"))
+
+
+# --------------------------------------------------------------------------- run
+
+
+def run_daemon(ctx: Context, args: argparse.Namespace) -> int:
+    """The long-lived daemon; SIGTERM/SIGINT drain it within ``--grace`` seconds."""
+    from redditbot.app import Bot
+    from redditbot.logs import configure_logging, secret_values
+
+    settings = ctx.settings
+    configure_logging(
+        settings.logging, override=ctx.args.log_level, secrets=secret_values(settings)
+    )
+    settings.require_reddit_credentials()
+    bot = Bot(settings)
+    if args.once:
+        bot.prepare()
+        handled = bot.run_cycle()
+        bot.stop(args.grace)
+        ctx.print(" ".join(f"{name}={count}" for name, count in handled.items()))
+        return 0
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    bot.start()
+    stop.wait()
+    log.info("stop requested: draining")
+    return 0 if bot.stop(args.grace) else 1
+
+
+# --------------------------------------------------------------------------- status
+
+
+def _sessions(ctx: Context):
+    return session_factory(make_engine(ctx.settings.database.url))
+
+
+def show_status(ctx: Context, args: argparse.Namespace) -> int:
+    """Jobs by state, the last successful poll of each feed, the latest warnings."""
+    sessions = _sessions(ctx)
+    with sessions() as session:
+        counts = queries.count_jobs_by_status(session)
+        cursors = session.scalars(select(PollCursor).order_by(PollCursor.feed)).all()
+        errors = session.scalars(
+            select(Event).where(Event.level.in_(("warning", "error")))
+            .order_by(Event.id.desc()).limit(10)
+        ).all()  # fmt: skip
+    ctx.print(format_table(["status", "jobs"], [(s.value, counts.get(s.value, 0)) for s in Status]))
+    ctx.print()
+    rows = [(c.account, c.feed, c.last_success_at, c.last_fullname) for c in cursors]
+    ctx.print(format_table(["account", "feed", "last_success_at", "cursor"], rows))
+    ctx.print()
+    ctx.print(format_table(["at", "kind", "message"], [(e.at, e.kind, e.message) for e in errors]))
+    return 0
+
+
+# --------------------------------------------------------------------------- review
+
+
+def review_list(ctx: Context, args: argparse.Namespace) -> int:
+    """Replies waiting for a person."""
+    with _sessions(ctx)() as session:
+        held = session.scalars(
+            select(ReplyJob).where(ReplyJob.status == Status.PENDING_REVIEW.value)
+            .order_by(ReplyJob.id)
+        ).all()  # fmt: skip
+    rows = [(j.id, j.subreddit, j.target_fullname, j.reason, j.reply_text) for j in held]
+    ctx.print(format_table(["job_id", "subreddit", "target", "why_held", "reply_text"], rows, 80))
+    return 0
+
+
+def _held_job(session, job_id: int) -> ReplyJob:
+    job = session.get(ReplyJob, job_id)
+    if job is None or job.status != Status.PENDING_REVIEW.value:
+        state = "does not exist" if job is None else f"is {job.status}, not pending_review"
+        raise ConfigError(f"job {job_id} {state}")
+    return job
+
+
+def _review(ctx: Context, job_id: int, decision: str, status: Status, reason: str, text=None):
+    now = utcnow()
+    with _sessions(ctx).begin() as session:
+        job = _held_job(session, job_id)
+        if text is not None:
+            job.reply_text = text
+        session.add(ModerationVerdictRow(
+            job_id=job.id, gate="review", decision=decision, reasons=[reason], created_at=now,
+        ))  # fmt: skip
+        queries.move(job, status, now=now, reason=reason)
+    ctx.print(f"job {job_id}: {status.value}")
+    return 0
+
+
+def review_approve(ctx: Context, args: argparse.Namespace) -> int:
+    """Approve a held reply; with --text, an edited one (recorded as the reviewer's)."""
+    reason = "reviewer_edited" if args.text else "reviewer_approved"
+    return _review(ctx, args.job_id, "approve", Status.APPROVED, reason, args.text)
+
+
+def review_reject(ctx: Context, args: argparse.Namespace) -> int:
+    """Reject a held reply."""
+    return _review(ctx, args.job_id, "reject", Status.REJECTED, f"reviewer:{args.reason}")
+
+
+# --------------------------------------------------------------------------- sandbox demo
+
+
+def run_sandbox_demo(ctx: Context, args: argparse.Namespace) -> int:
+    """The main job on a fresh machine: the bot against the sandbox Reddit, then its history."""
+    from redditbot.demo import run_demo
+
+    base = ctx.settings if ctx.config_path else None
+    return run_demo(base, duration=args.duration, replies=args.replies, db_path=args.db,
+                    seed=args.seed, out=ctx.out)  # fmt: skip

@@ -1,0 +1,134 @@
+"""``redditbot sandbox``: the whole bot, end to end, against the built-in sandbox Reddit.
+
+A seeded sandbox world with simulated users (new threads, comments, mentions of the bot) runs
+on 127.0.0.1; the daemon runs against it with SQLite and the default model until it has posted
+``replies`` replies or ``duration`` seconds have passed; then the reply history is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import random
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from sqlalchemy import func, select
+
+from redditbot.config import Settings
+from redditbot.domain import Status
+from redditbot.store import migrate, queries
+from redditbot.store.models import PostedReply
+
+log = logging.getLogger(__name__)
+
+FOOTER = "^(I am a bot running in the redditbot sandbox.)"
+PERSONAS = {
+    "learnpython": "You are a patient Python tutor. Answer the question briefly and concretely.",
+    "Cooking": "You are a friendly home cook. Give practical, short cooking advice.",
+    "printSF": "You are a well-read science-fiction fan. Recommend books briefly.",
+    "gardening": "You are an experienced gardener. Give short, practical advice.",
+    "personalfinance": "You give careful, general personal-finance pointers, never advice.",
+}
+
+
+def demo_settings(base: Settings | None, url: str, db_url: str) -> Settings:
+    """The user's configuration (if any), pointed at the sandbox, its demo account and a file."""
+    from redditbot.reddit.sandbox import (
+        DEMO_BOT,
+        DEMO_CLIENT_ID,
+        DEMO_CLIENT_SECRET,
+        DEMO_PASSWORD,
+    )
+
+    subreddits = (base.subreddits if base and base.subreddits else None) or [
+        {"name": name, "persona": persona, "footer": FOOTER} for name, persona in PERSONAS.items()
+    ]
+    extra: dict[str, Any] = {}
+    if base:
+        extra = {"model": base.model, "moderation": base.moderation, "selection": base.selection}
+    else:
+        extra["selection"] = {"triggers": {"questions": True}, "caps": {"per_hour": 4}}
+    return Settings(
+        dry_run=False,
+        reddit={
+            "client_id": DEMO_CLIENT_ID, "client_secret": DEMO_CLIENT_SECRET,
+            "username": DEMO_BOT, "password": DEMO_PASSWORD,
+            "user_agent": "sandbox:redditbot-demo:0.1 (by /u/redditbot)",
+            "oauth_url": url, "reddit_url": url, "short_url": url, "ratelimit_seconds": 0,
+        },
+        database={"url": db_url},
+        scheduler={
+            "listen_interval": 5, "select_interval": 2, "generate_interval": 2,
+            "moderate_interval": 2, "post_interval": 2, "housekeeping_interval": 60,
+        },
+        subreddits=subreddits,
+        **extra,
+    )  # fmt: skip
+
+
+def run_demo(
+    base: Settings | None, *, duration: float, replies: int, db_path: str, seed: int, out: TextIO
+) -> int:
+    """Run the demo; returns 0 when at least one reply was posted."""
+    from redditbot.app import Bot
+    from redditbot.reddit.sandbox import (
+        DEMO_CLIENT_ID,
+        DEMO_CLIENT_SECRET,
+        ActivityGenerator,
+        SandboxServer,
+        World,
+    )
+    from redditbot.store.commands import render_history
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    _reset(Path(db_path))
+    db_url = f"sqlite:///{Path(db_path).resolve()}"
+    world = World.seeded()
+    activity = ActivityGenerator(world, threads_per_s=0.05, comments_per_s=0.5,
+                                 mentions_per_s=0.1, rng=random.Random(seed))  # fmt: skip
+    with SandboxServer(world) as server:
+        server.add_app(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)
+        print(f"sandbox Reddit on {server.url}; store {db_url}", file=out)
+        settings = demo_settings(base, server.url, db_url)
+        migrate.upgrade(db_url)
+        bot = Bot(settings)
+        activity.start()
+        bot.start()
+        try:
+            posted = _wait(bot, replies=replies, duration=duration, out=out)
+        finally:
+            activity.stop()
+            bot.stop(grace=60)
+        writes = [w for w in server.writes.records if w.path.startswith("/api/comment")]
+    filters = argparse.Namespace(subreddit=None, status=None, since=None, limit=50)
+    print("\nReply history (redditbot sql \"SELECT * FROM reply_history\" shows every column):",
+          file=out)  # fmt: skip
+    print(render_history(db_url, filters), file=out)
+    print(f"\n{posted} replies posted; the sandbox saw {len(writes)} comment requests.", file=out)
+    return 0 if posted else 1
+
+
+def _reset(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def _wait(bot: Any, *, replies: int, duration: float, out: TextIO) -> int:
+    deadline, last = time.monotonic() + duration, ""
+    while True:
+        with bot.sessions() as session:
+            posted = session.scalar(
+                select(func.count()).select_from(PostedReply).where(PostedReply.dry_run.is_(False))
+            ) or 0  # fmt: skip
+            counts = queries.count_jobs_by_status(session)
+        line = f"posted {posted}/{replies} | " + " ".join(
+            f"{s.value}={counts[s.value]}" for s in Status if counts.get(s.value)
+        )
+        if line != last:
+            print(line, file=out, flush=True)
+            last = line
+        if posted >= replies or time.monotonic() > deadline:
+            return posted
+        time.sleep(1.0)

@@ -1,0 +1,90 @@
+"""The one module that imports APScheduler: it decides *when* stages run, and holds nothing else.
+
+Every job goes through one error handler, so no exception in a stage stops the daemon; a job
+never overlaps itself (``max_instances=1``) and missed runs are coalesced into one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+log = logging.getLogger(__name__)
+
+ErrorHandler = Callable[[str, BaseException], None]
+
+
+@dataclass
+class StageJob:
+    """A named callable run every ``interval`` seconds."""
+
+    name: str
+    run: Callable[[], int]
+    interval: float
+    runs: int = 0
+    failures: int = 0
+    last_error: str | None = None
+    handled: int = 0
+    busy: threading.Lock = field(default_factory=threading.Lock)
+
+
+class Scheduler:
+    """A thin wrapper over APScheduler's BackgroundScheduler."""
+
+    def __init__(self, on_error: ErrorHandler) -> None:
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        # A run skipped because the previous one is still going is by design, not news.
+        logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
+        self._scheduler = BackgroundScheduler(
+            job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
+            timezone="UTC",
+        )
+        self._on_error = on_error
+        self.jobs: dict[str, StageJob] = {}
+
+    def add(self, name: str, run: Callable[[], int], interval: float) -> None:
+        """Run ``run`` every ``interval`` seconds, starting now."""
+        job = StageJob(name, run, interval)
+        self.jobs[name] = job
+        self._scheduler.add_job(
+            self.run_job, "interval", seconds=interval, args=[job], id=name, name=name,
+            next_run_time=_now(),
+        )  # fmt: skip
+
+    def run_job(self, job: StageJob) -> int:
+        """Run one job through the error handler; never raises."""
+        with job.busy:
+            job.runs += 1
+            try:
+                handled = job.run()
+            except Exception as exc:  # the one place every stage error ends up
+                job.failures += 1
+                job.last_error = f"{type(exc).__name__}: {exc}"
+                self._on_error(job.name, exc)
+                return 0
+            job.handled += handled
+            return handled
+
+    def start(self) -> None:
+        self._scheduler.start()
+
+    def pause(self) -> None:
+        """Stop starting new runs; runs in progress go on."""
+        self._scheduler.pause()
+
+    def shutdown(self, wait: bool = True) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=wait)
+
+    @property
+    def running(self) -> bool:
+        return bool(self._scheduler.running)
+
+
+def _now():
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
