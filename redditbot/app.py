@@ -15,10 +15,11 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.engine import make_url
 
 from redditbot.config import Settings
@@ -27,12 +28,12 @@ from redditbot.errors import StoreError
 from redditbot.pipeline.generate import GenerateStage
 from redditbot.pipeline.listen import Listener
 from redditbot.pipeline.moderate import ModerateStage
-from redditbot.pipeline.post import Poster, PostPolicy
+from redditbot.pipeline.post import Poster, PosterLimits, PostPolicy
 from redditbot.pipeline.select import Selector
 from redditbot.scheduler import Scheduler
 from redditbot.store import migrate, queries
 from redditbot.store.engine import is_sqlite, make_engine, normalise_url, session_factory
-from redditbot.store.models import ReplyJob
+from redditbot.store.models import PollCursor, ReplyJob
 
 log = logging.getLogger(__name__)
 
@@ -134,26 +135,30 @@ class Bot:
     def build_stages(self) -> dict[str, Any]:
         s, sessions, clock, owner = self.settings, self.sessions, self.clock, self.owner
         bot_username = s.reddit.username or self.account
+        job_lease = timedelta(seconds=s.scheduler.job_lease)
+        feed_lease = timedelta(seconds=s.scheduler.feed_lease)
         self.stages = {
             "listen": Listener(
                 self.gateway, sessions, account=self.account, bot_username=bot_username,
-                subreddits=[sub.name for sub in s.subreddits], clock=clock,
+                subreddits=[sub.name for sub in s.subreddits], clock=clock, owner=owner,
+                lease=feed_lease,
             ),
             "select": Selector(
                 sessions, s, account=self.account, bot_usernames=frozenset({bot_username}),
-                moderator_for=self.moderator_for, clock=clock,
+                moderator_for=self.moderator_for, clock=clock, owner=owner, lease=feed_lease,
             ),
             "generate": GenerateStage(
                 sessions, s, self.generator, account=self.account, owner=owner,
-                batch=self._batch_size(), clock=clock,
+                batch=self._batch_size(), clock=clock, lease=job_lease,
             ),
             "moderate": ModerateStage(
                 sessions, s, account=self.account, owner=owner,
-                moderator_for=self.moderator_for, clock=clock,
+                moderator_for=self.moderator_for, clock=clock, lease=job_lease,
             ),
             "post": Poster(
                 self.gateway, sessions, account=self.account, bot_username=bot_username,
                 policy=self.post_policy, owner=owner, clock=clock,
+                limits=PosterLimits(lease=job_lease),
             ),
             "housekeeping": Housekeeping(self),
         }  # fmt: skip
@@ -176,6 +181,9 @@ class Bot:
         if self.lock:
             self.lock.acquire()
         self.build_stages()
+        if self.single_instance:  # we hold the instance lock: any other holder is dead
+            self.release_feed_leases(everyone=True)
+            self.release_dead_job_leases()
         self.release_stale_leases()
         settled = self.stages["post"].reconcile(stale_only=not self.single_instance)
         if settled:
@@ -237,8 +245,27 @@ class Bot:
                 queries.move(job, Status.QUEUED, now=now, reason="lease_released")
         return len(stuck)
 
+    def release_feed_leases(self, *, everyone: bool) -> None:
+        """Hand back feed and selector leases: ours on shutdown, all at start-up on SQLite."""
+        query = update(PollCursor).where(PollCursor.account == self.account)
+        if not everyone:
+            query = query.where(PollCursor.lease_owner == self.owner)
+        with self.sessions.begin() as session:
+            session.execute(query.values(lease_owner=None, lease_expires_at=None))
+
+    def release_dead_job_leases(self) -> None:
+        """SQLite start-up: all job leases are a dead process's (``posting`` gets reconciled)."""
+        with self.sessions.begin() as session:
+            session.execute(
+                update(ReplyJob)
+                .where(ReplyJob.account == self.account, ReplyJob.lease_owner.is_not(None),
+                       ReplyJob.status != Status.POSTING.value)
+                .values(lease_owner=None, lease_expires_at=None)
+            )  # fmt: skip
+
     def release_own_leases(self) -> None:
         """On shutdown: hand back leased work that has not started (never ``posting``)."""
+        self.release_feed_leases(everyone=False)
         now = self.clock()
         with self.sessions.begin() as session:
             query = select(ReplyJob).where(ReplyJob.lease_owner == self.owner)

@@ -72,6 +72,12 @@ class SchedulerSettings(Section):
     moderate_interval: float = Field(5.0, gt=0)
     post_interval: float = Field(5.0, gt=0)
     housekeeping_interval: float = Field(600.0, gt=0)
+    job_lease: float = Field(
+        600.0, gt=0, description="seconds an instance holds a claimed job before others may take it"
+    )
+    feed_lease: float = Field(
+        120.0, gt=0, description="seconds an instance holds a feed (or the selector) it polls"
+    )
 
 
 class LoggingSettings(Section):

@@ -97,12 +97,15 @@ class Listener:
         subreddits_per_request: int = 50,
         max_pages: int = 10,
         mark_inbox_read: bool = True,
+        owner: str = "listener",
+        lease: timedelta = timedelta(minutes=2),
         clock: Clock = utcnow,
         rng: random.Random | None = None,
     ) -> None:
         self.gateway, self.sessions, self.clock = gateway, sessions, clock
         self.account, self.bot_username = account, bot_username
         self.max_pages, self.mark_inbox_read = max_pages, mark_inbox_read
+        self.owner, self.lease = owner, lease
         self.groups = [
             list(subreddits[i : i + subreddits_per_request])
             for i in range(0, len(subreddits), subreddits_per_request)
@@ -135,7 +138,7 @@ class Listener:
     def _guarded(self, feed: str, poll: Callable[[], int]) -> int:
         """Run one feed's poll; an error backs that feed off and never stops the others."""
         now, backoff = self.clock(), self.backoff.setdefault(feed, Backoff())
-        if backoff.waiting(now):
+        if backoff.waiting(now) or not self._holds(feed, now):
             return 0
         try:
             stored = poll()
@@ -144,6 +147,13 @@ class Listener:
             return 0
         backoff.succeeded()
         return stored
+
+    def _holds(self, feed: str, now: datetime) -> bool:
+        """Only one instance polls a feed at a time (a lease on the feed's cursor row)."""
+        with self.sessions.begin() as session:
+            return queries.try_lease(
+                session, account=self.account, name=feed, owner=self.owner, now=now, ttl=self.lease
+            )
 
     def _failed(self, feed: str, backoff: Backoff, exc: Exception, now: datetime) -> None:
         delay = backoff.failed(now, self.rng, getattr(exc, "retry_after", None) or 0.0)

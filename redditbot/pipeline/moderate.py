@@ -56,8 +56,10 @@ class ModerateStage:
         moderator_for: Callable[[str], object],
         max_generations: int = 3,
         batch: int = 32,
+        lease: timedelta = timedelta(minutes=5),
         clock: Clock = utcnow,
     ) -> None:
+        self.lease = lease
         self.sessions, self.settings, self.clock = sessions, settings, clock
         self.account, self.owner, self.moderator_for = account, owner, moderator_for
         self.max_generations, self.batch = max_generations, batch
@@ -67,7 +69,7 @@ class ModerateStage:
         with self.sessions.begin() as session:
             jobs = queries.claim_jobs(
                 session, account=self.account, status=Status.DRAFTED, owner=self.owner, now=now,
-                lease=timedelta(minutes=5), limit=self.batch,
+                lease=self.lease, limit=self.batch,
             )  # fmt: skip
             recent = self._recent_replies(session)
             for job in jobs:

@@ -48,11 +48,21 @@ class Choice:
     reason: str | None = None
 
 
+def mentions_of(names: frozenset[str], text: str) -> bool:
+    """Whether ``text`` pings one of ``names`` (u/name or /u/name, any case)."""
+    return any(re.search(rf"(?<![\w/])/?u/{re.escape(n)}\b", text, re.IGNORECASE) for n in names)
+
+
 def find_trigger(text: str, *, inbox_kind: str | None, is_post: bool, replies_to_bot: bool,
-                 policy: SelectionSettings, rng: random.Random) -> str | None:  # fmt: skip
-    """The first trigger of ``policy`` that ``text`` satisfies, or None."""
+                 policy: SelectionSettings, rng: random.Random,
+                 bot_names: frozenset[str] = frozenset()) -> str | None:  # fmt: skip
+    """The first trigger of ``policy`` that ``text`` satisfies, or None.
+
+    A mention is seen in the text itself as well as in the inbox: a comment can be stored from
+    the subreddit feed before the inbox poll that would have flagged it.
+    """
     triggers = policy.triggers
-    if triggers.mentions and inbox_kind == "username_mention":
+    if triggers.mentions and (inbox_kind == "username_mention" or mentions_of(bot_names, text)):
         return "mention"
     answered_bot = replies_to_bot or inbox_kind in ("comment_reply", "post_reply")
     if triggers.replies_to_bot and answered_bot:
@@ -95,8 +105,11 @@ class Selector:
         moderator_for: Callable[[str], object],
         clock: Clock = utcnow,
         rng: random.Random | None = None,
+        owner: str = "selector",
+        lease: timedelta = timedelta(minutes=2),
     ) -> None:
-        self.sessions, self.settings, self.clock = sessions, settings, clock
+        self.lease = lease
+        self.sessions, self.settings, self.clock, self.owner = sessions, settings, clock, owner
         self.account, self.bots = account, frozenset(n.lower() for n in bot_usernames)
         self.moderator_for = moderator_for
         self.rng = rng or random.Random(settings.selection.seed)
@@ -104,6 +117,10 @@ class Selector:
 
     def run_once(self) -> int:
         now = self.clock()
+        with self.sessions.begin() as session:  # one selector at a time across instances
+            if not queries.try_lease(session, account=self.account, name="stage:select",
+                                     owner=self.owner, now=now, ttl=self.lease):  # fmt: skip
+                return 0
         with self.sessions.begin() as session:
             items = self._undecided(session)
             inbox = self._inbox_kinds(session)
@@ -157,6 +174,7 @@ class Selector:
         trigger = find_trigger(
             _text(row), inbox_kind=inbox_kind, is_post=isinstance(row, SubmissionRow),
             replies_to_bot=self._parent_is_bot(session, row), policy=policy, rng=self.rng,
+            bot_names=self.bots,
         )  # fmt: skip
         return Choice(trigger=trigger) if trigger else Choice(reason="no_trigger")
 

@@ -11,7 +11,7 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -125,6 +125,27 @@ def cursor(session: Session, account: str, feed: str) -> PollCursor:
         row = PollCursor(account=account, feed=feed)
         session.add(row)
     return row
+
+
+def try_lease(
+    session: Session, *, account: str, name: str, owner: str, now: datetime, ttl: timedelta
+) -> bool:
+    """Hold (or renew) the named lease, e.g. a feed, so one instance at a time works on it."""
+    insert_ignoring_duplicates(
+        session, PollCursor, [{"account": account, "feed": name, "updated_at": now}],
+        ("account", "feed"),
+    )  # fmt: skip
+    free = or_(
+        PollCursor.lease_owner.is_(None),
+        PollCursor.lease_owner == owner,
+        PollCursor.lease_expires_at < now,
+    )
+    result = session.execute(
+        update(PollCursor)
+        .where(PollCursor.account == account, PollCursor.feed == name, free)
+        .values(lease_owner=owner, lease_expires_at=now + ttl)
+    )
+    return result.rowcount == 1
 
 
 # --------------------------------------------------------------------------- jobs

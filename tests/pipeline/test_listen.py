@@ -138,3 +138,13 @@ def test_rate_limited_feed_waits_at_least_retry_after(
     listener.run_once()
     backoff = next(b for feed, b in listener.backoff.items() if b.failures)
     assert (backoff.until - clock()).total_seconds() >= 120
+
+
+def test_only_one_instance_polls_a_feed_until_its_lease_expires(world, gateway, sessions, clock):
+    first = make_listener(gateway, sessions, clock, owner="instance-a")
+    second = make_listener(gateway, sessions, clock, owner="instance-b")
+    first.run_once()
+    add_comments(world, 10)
+    assert second.run_once() == 0 and second.requests == 0  # the feeds are leased to a
+    clock.advance(600)  # instance a died: its leases run out
+    assert second.run_once() == 10

@@ -166,3 +166,12 @@ def test_quiet_hours_leave_items_undecided(sqlite_sessions) -> None:
 )  # fmt: skip
 def test_quiet_hours_window(window: str, hour: int, quiet: bool) -> None:
     assert in_quiet_hours(window, NOW.replace(hour=hour)) is quiet
+
+
+def test_a_mention_is_seen_in_the_text_before_the_inbox_says_so(sqlite_sessions, settings) -> None:
+    """The subreddit feed can store a mention before the inbox poll flags it: no race."""
+    early = comment("hey /u/Helper_Bot, any idea?")
+    store(sqlite_sessions, POST, early, comment("u/helper_botany is someone else"))
+    selector(sqlite_sessions, settings).run_once()
+    found = jobs(sqlite_sessions)
+    assert list(found) == [early.fullname] and found[early.fullname].trigger == "mention"

@@ -1,0 +1,52 @@
+"""The whole bot in one process against the sandbox: threads and mentions in, replies out, once."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from sqlalchemy import func, select
+
+from redditbot.app import Bot
+from redditbot.config import load_settings
+from redditbot.reddit.sandbox import DEMO_BOT
+from redditbot.store.models import ReplyJob, SelectionDecision
+from tests.daemon.conftest import write_config
+
+
+def bot_replies_by_parent(world) -> Counter:
+    return Counter(c.parent_id for c in world.comments_by(DEMO_BOT) if not c.deleted)
+
+
+def test_mentions_get_exactly_one_reply_each(tmp_path, live_sandbox, fake_openai) -> None:
+    world = live_sandbox.world
+    config = write_config(
+        tmp_path / "bot.toml",
+        sandbox_url=live_sandbox.url,
+        db_url=f"sqlite:///{tmp_path / 'bot.db'}",
+        openai_url=fake_openai.url,
+    )
+    threads = [p.fullname for p in world.submissions({"learnpython", "cooking"})][:3]
+    mentions = ["t1_" + world.mention(DEMO_BOT, t, f"asker{i}", "what do you think?")
+                for i, t in enumerate(threads)]  # fmt: skip
+    before = bot_replies_by_parent(world)
+    bot = Bot(load_settings(config))
+    bot.prepare()
+    for _ in range(4):
+        bot.run_cycle()
+    new_thread = "t3_" + world.add_submission("learnpython", "newbie", "Help?", "u/sandbox_bot hi")
+    late = "t1_" + world.mention(DEMO_BOT, new_thread, "late_asker", "and this one?")
+    for _ in range(4):
+        bot.run_cycle()
+    with bot.sessions() as session:
+        jobs = {j.target_fullname: j for j in session.scalars(select(ReplyJob))}
+        undecided = session.scalar(select(func.count()).select_from(SelectionDecision))
+    bot.stop()
+    replies = bot_replies_by_parent(world) - before
+    for target in [*mentions, late]:
+        assert jobs[target].status == "posted", (target, jobs[target].reason)
+        assert replies[target] == 1
+    assert max(replies.values()) == 1  # never two replies under one target
+    assert undecided > 0 and all(
+        j.status in ("posted", "skipped", "rejected") for j in jobs.values()
+    )
+    assert fake_openai.requests >= len(mentions) + 1
