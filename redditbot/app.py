@@ -14,7 +14,7 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -100,6 +100,7 @@ class Bot:
         self.scheduler = Scheduler(on_error or self._log_error)
         self.stages: dict[str, Any] = {}
         self.started = self.draining = False
+        self.running_stages: tuple[str, ...] = ()
 
     # ------------------------------------------------------------------ adapters
 
@@ -189,16 +190,30 @@ class Bot:
         if settled:
             log.info("reconciled %d job(s) left in posting", settled)
 
-    def start(self) -> None:
-        """Prepare, then run the stages on their intervals in the background."""
+    def start(self, stages: Sequence[str] = STAGE_ORDER) -> None:
+        """Prepare, then run ``stages`` (default: all) on their intervals in the background."""
         self.prepare()
+        self.running_stages = tuple(stages)
+        if "generate" in stages:
+            self.warm_up()
         intervals = self.settings.scheduler
-        for name in STAGE_ORDER:
+        for name in stages:
             interval = getattr(intervals, f"{name}_interval")
             self.scheduler.add(name, self.stages[name].run_once, interval)
         self.scheduler.start()
         self.started = True
         log.info("redditbot started as %s (account %s)", self.owner, self.account)
+
+    def warm_up(self) -> None:
+        """Load every model the configuration names, once, before the first job needs it."""
+        load = getattr(self.generator, "generator_for", None)
+        if load is None:  # a remote backend: nothing to load here
+            return
+        names = {self.settings.model.name}
+        names |= {self.settings.model_for(sub.name).name for sub in self.settings.subreddits}
+        for name in sorted(names):
+            log.info("loading model %s", name)
+            load(name)
 
     def run_cycle(self) -> dict[str, int]:
         """Run every stage once, in pipeline order, through the error handler."""

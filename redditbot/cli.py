@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "redditbot.config_commands",
     "redditbot.moderation.commands",
     "redditbot.daemon_commands",
+    "redditbot.generation.commands",
 )
 
 DEFAULT_CONFIG = "bot.toml"

@@ -27,6 +27,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from redditbot.errors import ConfigError
 from redditbot.generation.settings import ModelSettings
 from redditbot.moderation.settings import ModerationSettings, settings_for_override
+from redditbot.observability.settings import ObservabilitySettings
 
 ENV_PREFIX = "REDDITBOT_"
 SECRETS_ENV = "REDDITBOT_SECRETS_FILE"
@@ -179,6 +180,7 @@ class Settings(BaseSettings):
     selection: SelectionSettings = Field(default_factory=SelectionSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
     subreddits: list[SubredditSettings] = Field(default_factory=list)
 
     @classmethod

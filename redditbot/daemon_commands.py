@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from redditbot.domain import Status, utcnow
 from redditbot.errors import ConfigError
+from redditbot.sdnotify import SystemdNotifier, watchdog_interval
 from redditbot.store import queries
 from redditbot.store.engine import make_engine, session_factory
 from redditbot.store.models import Event, ModerationVerdictRow, PollCursor, ReplyJob
@@ -28,6 +29,12 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--once", action="store_true", help="run one cycle of every stage and exit")
     run.add_argument(
         "--grace", type=float, default=30.0, help="seconds to finish in-flight work on stop"
+    )
+    run.add_argument(
+        "--stages",
+        default="all",
+        help="comma-separated stages this process runs (default: all): "
+        "listen,select,generate,moderate,post,housekeeping",
     )
     run.set_defaults(handler=run_daemon)
     status = subparsers.add_parser("status", help="jobs by state, last polls, recent errors")
@@ -76,6 +83,7 @@ def run_daemon(ctx: Context, args: argparse.Namespace) -> int:
     """The long-lived daemon; SIGTERM/SIGINT drain it within ``--grace`` seconds."""
     from redditbot.app import Bot
     from redditbot.logs import configure_logging, secret_values
+    from redditbot.observability.server import start_for_bot
 
     settings = ctx.settings
     configure_logging(
@@ -89,13 +97,38 @@ def run_daemon(ctx: Context, args: argparse.Namespace) -> int:
         bot.stop(args.grace)
         ctx.print(" ".join(f"{name}={count}" for name, count in handled.items()))
         return 0
+    stages = parse_stages(args.stages)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    bot.start()
-    stop.wait()
-    log.info("stop requested: draining")
-    return 0 if bot.stop(args.grace) else 1
+    notifier = SystemdNotifier.from_environment()
+    server = start_for_bot(bot, settings.observability)  # /readyz says "not started" meanwhile
+    try:
+        bot.start(stages)
+        ping_every = watchdog_interval()
+        if ping_every:
+            bot.scheduler.add("watchdog", lambda: int(notifier.watchdog()), ping_every)
+        notifier.ready(f"running {','.join(stages)} as {bot.owner}")
+        stop.wait()
+        notifier.stopping()
+        log.info("stop requested: draining")
+        return 0 if bot.stop(args.grace) else 1
+    finally:
+        if server:
+            server.stop()
+
+
+def parse_stages(value: str) -> tuple[str, ...]:
+    """``--stages``: "all" or a comma-separated subset of the pipeline's stages."""
+    from redditbot.app import STAGE_ORDER
+
+    if value == "all":
+        return STAGE_ORDER
+    stages = tuple(s.strip() for s in value.split(",") if s.strip())
+    unknown = sorted(set(stages) - set(STAGE_ORDER))
+    if unknown or not stages:
+        raise ConfigError(f"--stages: unknown stage(s) {unknown}; choose from {list(STAGE_ORDER)}")
+    return stages
 
 
 # --------------------------------------------------------------------------- status

@@ -1,0 +1,187 @@
+"""deploy/k8s: the manifests against Kubernetes' schemas (offline), and against each other."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from redditbot.app import STAGE_ORDER
+from redditbot.config import load_settings
+from redditbot.daemon_commands import run_daemon
+from redditbot.errors import ConfigError
+from tests.deploy.conftest import (
+    DEPLOY,
+    parse_redditbot_command,
+    settings_from_environment,
+    settings_variables,
+)
+
+K8S = DEPLOY / "k8s"
+KUBERNETES_VERSION = "1.30.0"
+
+
+def load_manifests() -> dict[tuple[str, str], dict]:
+    documents = {}
+    for path in sorted(K8S.glob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text()):
+            if doc and doc.get("kind") != "Kustomization":
+                documents[(doc["kind"], doc["metadata"]["name"])] = doc
+    return documents
+
+
+@pytest.fixture(scope="module")
+def manifests() -> dict[tuple[str, str], dict]:
+    return load_manifests()
+
+
+def container(doc: dict) -> dict:
+    return doc["spec"]["template"]["spec"]["containers"][0]
+
+
+def deployments(manifests) -> dict[str, dict]:
+    return {name: doc for (kind, name), doc in manifests.items() if kind == "Deployment"}
+
+
+def test_every_resource_is_there(manifests) -> None:
+    assert set(manifests) == {
+        ("Namespace", "redditbot"),
+        ("ConfigMap", "redditbot-config"),
+        ("Secret", "redditbot-secrets"),
+        ("Job", "redditbot-migrate"),
+        ("Deployment", "redditbot-daemon"),
+        ("Deployment", "redditbot-worker"),
+        ("Service", "redditbot-metrics"),
+        ("PodDisruptionBudget", "redditbot-worker"),
+    }
+
+
+def test_kustomization_lists_every_manifest() -> None:
+    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
+    files = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}
+    assert set(kustomization["resources"]) == files
+
+
+def test_schemas_of_kubernetes(manifests) -> None:
+    try:
+        import kubernetes_validate
+    except ImportError:
+        pytest.skip("kubernetes-validate is not installed; only the cross-checks below ran")
+    for doc in manifests.values():
+        kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+    broken = dict(manifests[("PodDisruptionBudget", "redditbot-worker")])
+    broken["spec"] = {**broken["spec"], "maxUnavailables": 1}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(broken, KUBERNETES_VERSION, strict=True)
+
+
+def test_kubectl_kustomize_builds() -> None:
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl is not installed; kustomization checked by parsing only")
+    result = subprocess.run(
+        [kubectl, "kustomize", str(K8S)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    built = list(yaml.safe_load_all(result.stdout))
+    assert len(built) == len(load_manifests())
+    assert {doc["metadata"].get("namespace") for doc in built if doc["kind"] != "Namespace"} == {
+        "redditbot"
+    }
+
+
+def test_probes_on_healthz_and_readyz(manifests) -> None:
+    for doc in deployments(manifests).values():
+        c = container(doc)
+        ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+        assert ports == {"metrics": 9108}
+        assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}
+        assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "metrics"}
+        assert c["startupProbe"]["httpGet"]["path"] == "/healthz"
+
+
+def test_selectors_match_their_pods(manifests) -> None:
+    pods = {name: doc["spec"]["template"]["metadata"]["labels"] for name, doc in
+            deployments(manifests).items()}  # fmt: skip
+    for name, doc in deployments(manifests).items():
+        assert doc["spec"]["selector"]["matchLabels"].items() <= pods[name].items()
+    pdb = manifests[("PodDisruptionBudget", "redditbot-worker")]["spec"]["selector"]["matchLabels"]
+    assert [n for n, labels in pods.items() if pdb.items() <= labels.items()] == [
+        "redditbot-worker"
+    ]
+    service = manifests[("Service", "redditbot-metrics")]["spec"]["selector"]
+    assert all(service.items() <= labels.items() for labels in pods.values())
+
+
+def test_one_daemon_and_scalable_workers(manifests) -> None:
+    daemon = manifests[("Deployment", "redditbot-daemon")]
+    worker = manifests[("Deployment", "redditbot-worker")]
+    assert daemon["spec"]["replicas"] == 1
+    assert daemon["spec"]["strategy"] == {"type": "Recreate"}  # never two pollers at once
+    assert worker["spec"]["replicas"] >= 2
+    stages = [container(d)["args"][container(d)["args"].index("--stages") + 1].split(",")
+              for d in (daemon, worker)]  # fmt: skip
+    assert sorted(stages[0] + stages[1]) == sorted(STAGE_ORDER)
+
+
+def test_container_args_parse_with_the_real_cli(manifests) -> None:
+    for doc in deployments(manifests).values():
+        args = parse_redditbot_command(container(doc)["args"])
+        assert args.handler is run_daemon
+        assert doc["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] > args.grace + 10
+    job = manifests[("Job", "redditbot-migrate")]
+    assert parse_redditbot_command(container(job)["args"]).db_command == "upgrade"
+
+
+def test_pods_run_locked_down_as_the_image_user(manifests) -> None:
+    uid = int(re.search(r"^USER (\d+):", (DEPLOY / "Dockerfile").read_text(), re.M)[1])
+    for doc in [*deployments(manifests).values(), manifests[("Job", "redditbot-migrate")]]:
+        pod = doc["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["runAsUser"] == uid
+        sc = pod["containers"][0]["securityContext"]
+        assert sc["readOnlyRootFilesystem"] is True
+        assert sc["allowPrivilegeEscalation"] is False
+        assert sc["capabilities"]["drop"] == ["ALL"]
+
+
+def test_references_resolve(manifests) -> None:
+    secret = manifests[("Secret", "redditbot-secrets")]["stringData"]
+    config = manifests[("ConfigMap", "redditbot-config")]["data"]
+    for doc in [*deployments(manifests).values(), manifests[("Job", "redditbot-migrate")]]:
+        pod = doc["spec"]["template"]["spec"]
+        for env in pod["containers"][0]["env"]:
+            ref = env.get("valueFrom", {}).get("secretKeyRef")
+            if ref:
+                assert ref["name"] == "redditbot-secrets" and ref["key"] in secret
+        for volume in pod["volumes"]:
+            if "configMap" in volume:
+                assert volume["configMap"]["name"] == "redditbot-config"
+            if "secret" in volume:
+                assert {item["key"] for item in volume["secret"]["items"]} <= set(secret)
+        mounts = {m["mountPath"]: m for m in pod["containers"][0]["volumeMounts"]}
+        assert mounts["/etc/redditbot/bot.toml"]["subPath"] in config
+
+
+def test_configmap_and_secret_are_a_valid_configuration(manifests, tmp_path: Path) -> None:
+    """They load with the real settings loader; the placeholders are refused at start-up."""
+    config = tmp_path / "bot.toml"
+    config.write_text(manifests[("ConfigMap", "redditbot-config")]["data"]["bot.toml"])
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text(manifests[("Secret", "redditbot-secrets")]["stringData"]["secrets.toml"])
+    settings = load_settings(config, secrets_path=secrets)
+    assert settings.dry_run is True
+    assert settings.reddit.password.get_secret_value() == "CHANGE_ME"
+    with pytest.raises(ConfigError, match="placeholder"):
+        settings.require_reddit_credentials()
+
+
+def test_environment_names_are_real_settings(manifests, monkeypatch) -> None:
+    env = {e["name"]: e["value"] for e in container(
+        manifests[("Deployment", "redditbot-worker")])["env"] if "value" in e}  # fmt: skip
+    settings = settings_from_environment(settings_variables(env), monkeypatch)
+    assert settings.observability.port == 9108
