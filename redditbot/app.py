@@ -26,6 +26,7 @@ from redditbot.config import Settings
 from redditbot.domain import Clock, Generator, RedditGateway, Status, utcnow
 from redditbot.errors import StoreError
 from redditbot.pipeline.generate import GenerateStage
+from redditbot.pipeline.housekeeping import Housekeeping
 from redditbot.pipeline.listen import Listener
 from redditbot.pipeline.moderate import ModerateStage
 from redditbot.pipeline.post import Poster, PosterLimits, PostPolicy
@@ -161,7 +162,11 @@ class Bot:
                 policy=self.post_policy, owner=owner, clock=clock,
                 limits=PosterLimits(lease=job_lease),
             ),
-            "housekeeping": Housekeeping(self),
+            "housekeeping": Housekeeping(
+                self.gateway, sessions, s, account=self.account, clock=clock,
+                refresh=lambda names: self.stages["listen"].refresh(names),
+                release_stale_leases=self.release_stale_leases,
+            ),
         }  # fmt: skip
         return self.stages
 
@@ -300,28 +305,6 @@ class Bot:
                 )  # fmt: skip
         except Exception as store_exc:  # the store itself may be what failed
             log.error("could not record the error: %s", store_exc)
-
-
-class Housekeeping:
-    """Periodic chores: refresh open targets from Reddit, release stale leases."""
-
-    def __init__(self, bot: Bot) -> None:
-        self.bot = bot
-
-    def run_once(self) -> int:
-        released = self.bot.release_stale_leases()
-        return released + self.refresh_open_targets()
-
-    def refresh_open_targets(self) -> int:
-        """Re-read targets of jobs not yet posted (edits, deletions, locks) before answering."""
-        open_states = [Status.QUEUED.value, Status.DRAFTED.value, Status.APPROVED.value,
-                       Status.PENDING_REVIEW.value]  # fmt: skip
-        with self.bot.sessions() as session:
-            query = select(ReplyJob.target_fullname).where(
-                ReplyJob.account == self.bot.account, ReplyJob.status.in_(open_states)
-            )
-            targets = list(session.scalars(query.limit(500)))
-        return self.bot.stages["listen"].refresh(targets) if targets else 0
 
 
 def _job(name: str, run: Callable[[], int]):

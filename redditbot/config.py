@@ -32,7 +32,8 @@ from redditbot.observability.settings import ObservabilitySettings
 ENV_PREFIX = "REDDITBOT_"
 SECRETS_ENV = "REDDITBOT_SECRETS_FILE"
 PLACEHOLDER = re.compile(r"^(CHANGE[-_ ]?ME|YOUR[-_ ].*|<.*>|xxx+)$", re.IGNORECASE)
-OVERRIDABLE = ("model", "moderation", "selection")  # sections a [[subreddits]] table may override
+# Sections a [[subreddits]] table may override.
+OVERRIDABLE = ("model", "moderation", "selection", "housekeeping")
 SUBREDDIT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]{1,20}$")
 
 
@@ -138,6 +139,20 @@ class SelectionSettings(Section):
         return value.strip()
 
 
+class HousekeepingSettings(Section):
+    """Periodic chores, each switchable per subreddit."""
+
+    delete_below_score: int | None = Field(
+        None, description="delete the bot's replies scored below this (unset: never)"
+    )
+    delete_window_hours: float = Field(
+        24.0, gt=0, description="only replies younger than this are checked for deletion"
+    )
+    retention_days: float = Field(
+        0.0, ge=0, description="prune stored items older than this (0: keep everything)"
+    )
+
+
 class SubredditSettings(Section):
     """One ``[[subreddits]]`` table: a name plus overrides of the global settings."""
 
@@ -149,6 +164,7 @@ class SubredditSettings(Section):
     model: dict[str, Any] = Field(default_factory=dict)
     moderation: dict[str, Any] = Field(default_factory=dict)
     selection: dict[str, Any] = Field(default_factory=dict)
+    housekeeping: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("name")
     @classmethod
@@ -178,6 +194,7 @@ class Settings(BaseSettings):
     model: ModelSettings = Field(default_factory=ModelSettings)
     moderation: ModerationSettings = Field(default_factory=ModerationSettings)
     selection: SelectionSettings = Field(default_factory=SelectionSettings)
+    housekeeping: HousekeepingSettings = Field(default_factory=HousekeepingSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
@@ -225,6 +242,10 @@ class Settings(BaseSettings):
     def selection_for(self, subreddit: str) -> SelectionSettings:
         """Global ``[selection]`` with the subreddit's overrides merged in."""
         return _merged(self.selection, self._overrides(subreddit, "selection"))
+
+    def housekeeping_for(self, subreddit: str) -> HousekeepingSettings:
+        """Global ``[housekeeping]`` with the subreddit's overrides merged in."""
+        return _merged(self.housekeeping, self._overrides(subreddit, "housekeeping"))
 
     def dry_run_for(self, subreddit: str) -> bool:
         """Dry run is on if it is on globally or for this subreddit."""
