@@ -87,6 +87,8 @@ class Bot:
         generator: Generator | None = None,
         clock: Clock = utcnow,
         on_error: Callable[[str, BaseException], None] | None = None,
+        model_cache: Any = None,
+        own_lock: bool = True,
     ) -> None:
         self.settings, self.clock = settings, clock
         self.owner = instance_id()
@@ -94,8 +96,10 @@ class Bot:
         self.engine = make_engine(settings.database.url, echo=settings.database.echo)
         self.sessions = session_factory(self.engine)
         self.single_instance = is_sqlite(settings.database.url)
-        self.lock = InstanceLock(settings.database.url) if self.single_instance else None
-        self._gateway, self._generator = gateway, generator
+        self.lock = (
+            InstanceLock(settings.database.url) if self.single_instance and own_lock else None
+        )
+        self._gateway, self._generator, self._model_cache = gateway, generator, model_cache
         self._moderators: dict[str, Any] = {}
         self._moderators_lock = threading.Lock()
         self.scheduler = Scheduler(on_error or self._log_error)
@@ -119,7 +123,9 @@ class Bot:
         if self._generator is None:
             from redditbot.generation.factory import ModelCache, build_generator
 
-            self._generator = build_generator(self.settings.model, ModelCache())
+            self._generator = build_generator(
+                self.settings.model, self._model_cache or ModelCache()
+            )
         return self._generator
 
     def moderator_for(self, subreddit: str) -> Any:
@@ -305,6 +311,51 @@ class Bot:
                 )  # fmt: skip
         except Exception as store_exc:  # the store itself may be what failed
             log.error("could not record the error: %s", store_exc)
+
+
+class Fleet:
+    """Every configured account's Bot in one process: one store, one lock, one model cache.
+
+    Two accounts that use the same model share one loaded copy (the cache is keyed by model).
+    """
+
+    def __init__(self, settings: Settings, **bot_options: Any) -> None:
+        from redditbot.generation.factory import ModelCache
+
+        self.settings = settings
+        url = settings.database.url
+        self.lock = InstanceLock(url) if is_sqlite(url) else None
+        cache = ModelCache()
+        self.bots = [
+            Bot(settings.for_account(name), model_cache=cache, own_lock=False, **bot_options)
+            for name in settings.account_names()
+        ]
+
+    def prepare(self) -> None:
+        if self.lock:
+            self.lock.acquire()
+        for bot in self.bots:
+            bot.prepare()
+
+    def start(self, stages: Sequence[str] = STAGE_ORDER) -> None:
+        if self.lock:
+            self.lock.acquire()
+        for bot in self.bots:
+            bot.start(stages)
+
+    def run_cycle(self) -> dict[str, int]:
+        totals: dict[str, int] = {}
+        for bot in self.bots:
+            for stage, handled in bot.run_cycle().items():
+                totals[stage] = totals.get(stage, 0) + handled
+        return totals
+
+    def stop(self, grace: float = 30.0) -> bool:
+        """Stop every bot (each gets the grace period); True if all drained."""
+        drained = all([bot.stop(grace) for bot in self.bots])
+        if self.lock:
+            self.lock.release()
+        return drained
 
 
 def _job(name: str, run: Callable[[], int]):

@@ -175,6 +175,20 @@ class SubredditSettings(Section):
         return name
 
 
+class AccountSettings(Section):
+    """One ``[[accounts]]`` table: a bot account with its own credentials, subreddits, persona."""
+
+    name: str = Field(description="the account's label in the store (its rows carry it)")
+    reddit: dict[str, Any] = Field(
+        default_factory=dict, description="overrides of [reddit]: username, password, client_id, …"
+    )
+    subreddits: list[str] = Field(
+        default_factory=list, description="names of [[subreddits]] tables this account works in"
+    )
+    persona: str = Field("", description="persona for its subreddits that set none themselves")
+    model: dict[str, Any] = Field(default_factory=dict, description="overrides of [model]")
+
+
 class Settings(BaseSettings):
     """The bot's whole configuration, validated."""
 
@@ -199,6 +213,7 @@ class Settings(BaseSettings):
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
     subreddits: list[SubredditSettings] = Field(default_factory=list)
+    accounts: list[AccountSettings] = Field(default_factory=list)
 
     @classmethod
     def settings_customise_sources(
@@ -213,6 +228,22 @@ class Settings(BaseSettings):
         return (env_settings, init_settings)
 
     @model_validator(mode="after")
+    def _accounts_are_consistent(self) -> Settings:
+        names = [a.name.lower() for a in self.accounts]
+        if len(set(names)) != len(names):
+            raise ValueError("two [[accounts]] tables have the same name")
+        known = {s.name.lower() for s in self.subreddits}
+        for account in self.accounts:
+            unknown = [n for n in account.subreddits if n.removeprefix("r/").lower() not in known]
+            if unknown:
+                raise ValueError(
+                    f"account {account.name!r} names subreddits without a [[subreddits]] table: "
+                    f"{unknown}"
+                )
+            RedditSettings.model_validate(deep_merge(self.reddit.model_dump(), account.reddit))
+        return self
+
+    @model_validator(mode="after")
     def _filter_stays_on_when_live(self) -> Settings:
         if not self.moderation.enabled and not self.dry_run:
             raise ValueError("moderation.enabled = false is only allowed with dry_run = true")
@@ -222,6 +253,27 @@ class Settings(BaseSettings):
     def account_name(self) -> str:
         """The account the bot's rows belong to."""
         return self.account or self.reddit.username or "default"
+
+    def account_names(self) -> list[str]:
+        """The accounts this configuration runs: the [[accounts]] tables, or the one [reddit]."""
+        return [a.name for a in self.accounts] or [self.account_name]
+
+    def for_account(self, name: str) -> Settings:
+        """The settings one account's bot runs with: its credentials, subreddits and model."""
+        if not self.accounts:
+            return self
+        account = next(a for a in self.accounts if a.name == name)
+        wanted = {n.removeprefix("r/").lower() for n in account.subreddits}
+        subreddits = [
+            sub.model_copy(update={"persona": sub.persona or account.persona})
+            for sub in self.subreddits
+            if sub.name.lower() in wanted
+        ]
+        reddit = RedditSettings.model_validate(deep_merge(self.reddit.model_dump(), account.reddit))
+        model = _merged(self.model, account.model)
+        update = {"account": account.name, "reddit": reddit, "model": model,
+                  "subreddits": subreddits, "accounts": []}  # fmt: skip
+        return self.model_copy(update=update)
 
     def subreddit(self, name: str) -> SubredditSettings | None:
         """The ``[[subreddits]]`` table for ``name`` (case-insensitive), if any."""
@@ -303,6 +355,31 @@ def deep_merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any
     return merged
 
 
+def merge_named(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Like ``deep_merge``, but arrays of tables with a ``name`` are merged table by table.
+
+    So a secrets file can say ``[[accounts]] name = "helper"`` / ``[accounts.reddit] password``
+    without repeating everything else about that account.
+    """
+    merged = dict(base)
+    for key, value in overrides.items():
+        current = merged.get(key)
+        if isinstance(value, dict) and isinstance(current, dict):
+            merged[key] = merge_named(current, value)
+        elif _named_tables(value) and _named_tables(current):
+            by_name = {item["name"]: item for item in current}
+            for item in value:
+                by_name[item["name"]] = merge_named(by_name.get(item["name"], {}), item)
+            merged[key] = list(by_name.values())
+        else:
+            merged[key] = value
+    return merged
+
+
+def _named_tables(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(i, dict) and "name" in i for i in value)
+
+
 # --------------------------------------------------------------------------- loading
 
 
@@ -311,7 +388,7 @@ def load_settings(path: Path | None = None, *, secrets_path: str | Path | None =
     data = read_toml(path) if path else {}
     secrets = secrets_path or os.environ.get(SECRETS_ENV)
     if secrets:
-        data = deep_merge(data, read_toml(Path(secrets)))
+        data = merge_named(data, read_toml(Path(secrets)))
     try:
         settings = Settings(**data)
     except ValidationError as exc:

@@ -81,7 +81,7 @@ def _add_sandbox(subparsers: argparse._SubParsersAction) -> None:
 
 def run_daemon(ctx: Context, args: argparse.Namespace) -> int:
     """The long-lived daemon; SIGTERM/SIGINT drain it within ``--grace`` seconds."""
-    from redditbot.app import Bot
+    from redditbot.app import Fleet
     from redditbot.logs import configure_logging, secret_values
     from redditbot.observability.server import start_for_bot
 
@@ -89,12 +89,13 @@ def run_daemon(ctx: Context, args: argparse.Namespace) -> int:
     configure_logging(
         settings.logging, override=ctx.args.log_level, secrets=secret_values(settings)
     )
-    settings.require_reddit_credentials()
-    bot = Bot(settings)
+    for account in settings.account_names():
+        settings.for_account(account).require_reddit_credentials()
+    fleet = Fleet(settings)
     if args.once:
-        bot.prepare()
-        handled = bot.run_cycle()
-        bot.stop(args.grace)
+        fleet.prepare()
+        handled = fleet.run_cycle()
+        fleet.stop(args.grace)
         ctx.print(" ".join(f"{name}={count}" for name, count in handled.items()))
         return 0
     stages = parse_stages(args.stages)
@@ -102,17 +103,18 @@ def run_daemon(ctx: Context, args: argparse.Namespace) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     notifier = SystemdNotifier.from_environment()
-    server = start_for_bot(bot, settings.observability)  # /readyz says "not started" meanwhile
+    first = fleet.bots[0]  # health and metrics: the store is shared, the first bot stands in
+    server = start_for_bot(first, settings.observability)  # /readyz says "not started" meanwhile
     try:
-        bot.start(stages)
+        fleet.start(stages)
         ping_every = watchdog_interval()
         if ping_every:
-            bot.scheduler.add("watchdog", lambda: int(notifier.watchdog()), ping_every)
-        notifier.ready(f"running {','.join(stages)} as {bot.owner}")
+            first.scheduler.add("watchdog", lambda: int(notifier.watchdog()), ping_every)
+        notifier.ready(f"running {','.join(stages)} as {first.owner}")
         stop.wait()
         notifier.stopping()
         log.info("stop requested: draining")
-        return 0 if bot.stop(args.grace) else 1
+        return 0 if fleet.stop(args.grace) else 1
     finally:
         if server:
             server.stop()

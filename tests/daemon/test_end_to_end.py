@@ -6,7 +6,7 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
-from redditbot.app import Bot
+from redditbot.app import Bot, Fleet
 from redditbot.config import load_settings
 from redditbot.reddit.sandbox import DEMO_BOT
 from redditbot.store.models import ReplyJob, SelectionDecision
@@ -50,3 +50,43 @@ def test_mentions_get_exactly_one_reply_each(tmp_path, live_sandbox, fake_openai
         j.status in ("posted", "skipped", "rejected") for j in jobs.values()
     )
     assert fake_openai.requests >= len(mentions) + 1
+
+
+def test_two_accounts_in_one_daemon_answer_in_their_own_subreddits(
+    tmp_path, live_sandbox, fake_openai
+) -> None:
+    world = live_sandbox.world
+    world.add_user("second_bot", "second-password")
+    config = write_config(tmp_path / "bot.toml", sandbox_url=live_sandbox.url,
+                          db_url=f"sqlite:///{tmp_path / 'bot.db'}", openai_url=fake_openai.url,
+                          extra="""
+[[accounts]]
+name = "python_helper"
+subreddits = ["learnpython"]
+persona = "You help with Python."
+[[accounts]]
+name = "cook"
+subreddits = ["Cooking"]
+[accounts.reddit]
+username = "second_bot"
+password = "second-password"
+""")  # fmt: skip
+    py_thread = world.submissions({"learnpython"})[0].fullname
+    cook_thread = world.submissions({"cooking"})[0].fullname
+    py_mention = "t1_" + world.mention(DEMO_BOT, py_thread, "pyuser", "help?")
+    cook_mention = "t1_" + world.mention("second_bot", cook_thread, "cookuser", "help?")
+    settings = load_settings(config)
+    fleet = Fleet(settings)
+    assert [b.account for b in fleet.bots] == ["python_helper", "cook"]
+    assert fleet.bots[0]._model_cache is fleet.bots[1]._model_cache  # one copy of a shared model
+    fleet.prepare()
+    for _ in range(4):
+        fleet.run_cycle()
+    with fleet.bots[0].sessions() as session:
+        jobs = {(j.account, j.target_fullname): j.status for j in session.scalars(select(ReplyJob))}
+    fleet.stop()
+    assert jobs[("python_helper", py_mention)] == "posted"
+    assert jobs[("cook", cook_mention)] == "posted"
+    assert ("cook", py_mention) not in jobs and ("python_helper", cook_mention) not in jobs
+    assert [c.parent_id for c in world.comments_by("second_bot")] == [cook_mention]
+    assert py_mention in [c.parent_id for c in world.comments_by(DEMO_BOT)]
