@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import io
 from collections import Counter
 
+import pytest
 from sqlalchemy import func, select
 
+from redditbot import cli
 from redditbot.app import Bot, Fleet
 from redditbot.config import load_settings
+from redditbot.errors import StoreError
 from redditbot.reddit.sandbox import DEMO_BOT
+from redditbot.store import migrate
 from redditbot.store.models import ReplyJob, SelectionDecision
 from tests.daemon.conftest import write_config
 
@@ -90,3 +95,35 @@ password = "second-password"
     assert ("cook", py_mention) not in jobs and ("python_helper", cook_mention) not in jobs
     assert [c.parent_id for c in world.comments_by("second_bot")] == [cook_mention]
     assert py_mention in [c.parent_id for c in world.comments_by(DEMO_BOT)]
+
+
+def test_a_second_instance_on_one_sqlite_file_is_refused(tmp_path, live_sandbox, fake_openai):
+    config = write_config(
+        tmp_path / "bot.toml",
+        sandbox_url=live_sandbox.url,
+        db_url=f"sqlite:///{tmp_path / 'bot.db'}",
+        openai_url=fake_openai.url,
+    )
+    first, second = Fleet(load_settings(config)), Fleet(load_settings(config))
+    first.prepare()
+    try:
+        with pytest.raises(StoreError, match="another redditbot is already running"):
+            second.prepare()
+    finally:
+        first.stop()
+    second.prepare()  # the lock went with the first instance
+    second.stop()
+
+
+def test_run_refuses_a_schema_that_is_behind(tmp_path, live_sandbox, fake_openai) -> None:
+    config = write_config(
+        tmp_path / "bot.toml",
+        sandbox_url=live_sandbox.url,
+        db_url=f"sqlite:///{tmp_path / 'bot.db'}",
+        openai_url=fake_openai.url,
+    )
+    migrate.downgrade(f"sqlite:///{tmp_path / 'bot.db'}", "0001")
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.main(["--config", str(config), "run", "--once"], out=out, err=err)
+    assert code == 2
+    assert "run `redditbot db upgrade` first" in err.getvalue()
