@@ -34,7 +34,7 @@ from redditbot.reddit.sandbox import (
     SandboxServer,
     World,
 )
-from redditbot.store import migrate
+from redditbot.store import migrate, queries
 from redditbot.store.models import PostedReply
 
 
@@ -80,6 +80,7 @@ def run(batch: int, args: argparse.Namespace, workdir: Path) -> dict:
             posts = session.execute(
                 select(PostedReply.target_fullname, PostedReply.posted_at)
             ).all()
+            states = queries.count_jobs_by_status(session)
     latencies = sorted(at.timestamp() - born[t] for t, at in posts if t in born)
     return {
         "batch": batch,
@@ -90,6 +91,7 @@ def run(batch: int, args: argparse.Namespace, workdir: Path) -> dict:
         "latency_p95_s": round(latencies[int(0.95 * (len(latencies) - 1))], 2)
         if latencies
         else None,
+        "jobs": states,
     }
 
 

@@ -12,6 +12,7 @@ import contextlib
 import socket
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -88,12 +89,42 @@ class WriteLog:
             self._records.clear()
 
 
+class RequestCounter:
+    """Thread-safe count of every HTTP request the server received, by OAuth client and kind.
+
+    ``kind`` is ``"token"`` (the token endpoint) or ``"api"``; the client is the app's
+    client_id (from Basic auth or from the bearer token), ``""`` when it cannot be told.
+    """
+
+    def __init__(self) -> None:
+        self._counts: Counter[tuple[str, str]] = Counter()
+        self._lock = threading.Lock()
+
+    def add(self, client_id: str, kind: str) -> None:
+        with self._lock:
+            self._counts[(client_id, kind)] += 1
+
+    def count(self, client_id: str | None = None, kind: str | None = None) -> int:
+        """Requests from ``client_id`` of ``kind`` (None: any client / any kind)."""
+        with self._lock:
+            return sum(
+                n
+                for (client, seen_kind), n in self._counts.items()
+                if client_id in (None, client) and kind in (None, seen_kind)
+            )
+
+    def clear(self) -> None:
+        with self._lock:
+            self._counts.clear()
+
+
 class SandboxServer:
     """A fake Reddit on ``http://host:port`` serving ``world``.
 
     ``clock`` (default: the world's clock) times token expiry and the rate-limit window.
     ``token_lifetime_s`` is the ``expires_in`` of issued tokens; ``ratelimit_budget`` the
     requests allowed per client per 600 s window (huge by default, so tests never wait).
+    ``requests`` counts every request received (benchmarks compare clients with it).
     """
 
     def __init__(
@@ -112,6 +143,7 @@ class SandboxServer:
         self.oauth = OAuthState(self.clock, token_lifetime_s, ratelimit_budget)
         self.faults = FaultPlan()
         self.writes = WriteLog()
+        self.requests = RequestCounter()
         self.api = Api(world, tree)
         self._httpd = ThreadingHTTPServer((host, port), _handler_class(self))
         self._httpd.daemon_threads = True
@@ -251,6 +283,8 @@ class _SandboxHandler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         form = self._read_form()
         if url.path.rstrip("/") == TOKEN_PATH:
+            client = _basic_auth(self.headers.get("Authorization", ""))
+            self.sandbox.requests.add(client[0] if client else "", "token")
             fault = self.sandbox.faults.take(self.command, url.path, None)
             if fault and fault.drop:
                 self._drop()
@@ -268,6 +302,7 @@ class _SandboxHandler(BaseHTTPRequestHandler):
     def _serve_api(self, request: Request) -> None:
         sandbox = self.sandbox
         token = sandbox.oauth.valid_token(_bearer(self.headers.get("Authorization", "")))
+        sandbox.requests.add(token.client_id if token else "", "api")
         if token is None:
             self._send(Answer(401, {"error": 401}, headers={"www-authenticate": INVALID_TOKEN}))
             return
