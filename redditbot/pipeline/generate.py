@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from redditbot.config import Settings
 from redditbot.domain import Clock, Generation, GenerationRequest, Generator, Status, utcnow
 from redditbot.errors import ConfigError
-from redditbot.pipeline.context import thread_context
+from redditbot.pipeline.context import load_target, thread_context
 from redditbot.store import queries
 from redditbot.store.models import GenerationRow, ReplyJob
 
@@ -75,10 +75,22 @@ class GenerateStage:
                 session, account=self.account, status=Status.QUEUED, owner=self.owner, now=now,
                 lease=self.lease, limit=self.batch,
             )  # fmt: skip
+            jobs = [job for job in jobs if self._still_answerable(session, job, now)]
             requests = [self._request(session, job) for job in jobs]
             for job in jobs:
                 queries.move(job, Status.GENERATING, now=now, keep_lease=True)
         return jobs, requests
+
+    @staticmethod
+    def _still_answerable(session: Session, job: ReplyJob, now) -> bool:
+        """A target deleted, removed or locked since it was selected is skipped, not drafted."""
+        target = load_target(session, job.target_fullname)
+        gone = target and next(
+            (flag for flag in ("deleted", "removed", "locked") if getattr(target, flag)), None
+        )
+        if gone:
+            queries.move(job, Status.SKIPPED, now=now, reason=f"target_{gone}")
+        return not gone
 
     def _request(self, session: Session, job: ReplyJob) -> GenerationRequest:
         model = self.settings.model_for(job.subreddit)

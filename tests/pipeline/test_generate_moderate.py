@@ -180,3 +180,16 @@ def test_a_missing_model_stops_the_stage_but_keeps_the_job(sqlite_sessions, job_
         generate.run_once()
     kept = job(sqlite_sessions, job_id)
     assert (kept.status, kept.attempts) == ("queued", 0)
+
+
+def test_a_target_deleted_since_selection_is_skipped_not_drafted(sqlite_sessions, job_id) -> None:
+    with sqlite_sessions.begin() as session:
+        from redditbot.store.models import CommentRow
+
+        session.get(CommentRow, "t1_c2").deleted = True
+    generator = ScriptedGenerator([(CLEAN, -0.5)])
+    generate, _ = stages(sqlite_sessions, generator, settings())
+    assert generate.run_once() == 0
+    assert generator.requests == []
+    skipped = job(sqlite_sessions, job_id)
+    assert (skipped.status, skipped.reason) == ("skipped", "target_deleted")
