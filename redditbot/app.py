@@ -31,6 +31,7 @@ from redditbot.pipeline.listen import Listener
 from redditbot.pipeline.moderate import ModerateStage
 from redditbot.pipeline.post import Poster, PosterLimits, PostPolicy
 from redditbot.pipeline.select import Selector
+from redditbot.pipeline.submit import SubmitLimits, SubmitStage
 from redditbot.scheduler import Scheduler
 from redditbot.store import migrate, queries
 from redditbot.store.engine import is_sqlite, make_engine, normalise_url, session_factory
@@ -38,7 +39,7 @@ from redditbot.store.models import PollCursor, ReplyJob
 
 log = logging.getLogger(__name__)
 
-STAGE_ORDER = ("listen", "select", "generate", "moderate", "post", "housekeeping")
+STAGE_ORDER = ("listen", "select", "generate", "moderate", "post", "submit", "housekeeping")
 
 
 def instance_id() -> str:
@@ -168,6 +169,10 @@ class Bot:
                 policy=self.post_policy, owner=owner, clock=clock,
                 limits=PosterLimits(lease=job_lease),
             ),
+            "submit": SubmitStage.build(
+                self.gateway, sessions, s, self.generator, account=self.account, owner=owner,
+                moderator_for=self.moderator_for, clock=clock, limits=SubmitLimits(lease=job_lease),
+            ),
             "housekeeping": Housekeeping(
                 self.gateway, sessions, s, account=self.account, clock=clock,
                 refresh=lambda names: self.stages["listen"].refresh(names),
@@ -198,6 +203,7 @@ class Bot:
             self.release_dead_job_leases()
         self.release_stale_leases()
         settled = self.stages["post"].reconcile(stale_only=not self.single_instance)
+        settled += self.stages["submit"].reconcile(stale_only=not self.single_instance)
         if settled:
             log.info("reconciled %d job(s) left in posting", settled)
 

@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "redditbot.moderation.commands",
     "redditbot.daemon_commands",
     "redditbot.generation.commands",
+    "redditbot.pipeline.submit_commands",
 )
 
 DEFAULT_CONFIG = "bot.toml"

@@ -28,6 +28,7 @@ from redditbot.errors import ConfigError
 from redditbot.generation.settings import ModelSettings
 from redditbot.moderation.settings import ModerationSettings, settings_for_override
 from redditbot.observability.settings import ObservabilitySettings
+from redditbot.posting_settings import OriginalPostSettings
 
 ENV_PREFIX = "REDDITBOT_"
 SECRETS_ENV = "REDDITBOT_SECRETS_FILE"
@@ -74,6 +75,7 @@ class SchedulerSettings(Section):
     moderate_interval: float = Field(5.0, gt=0)
     post_interval: float = Field(5.0, gt=0)
     housekeeping_interval: float = Field(600.0, gt=0)
+    submit_interval: float = Field(60.0, gt=0)
     job_lease: float = Field(
         600.0, gt=0, description="seconds an instance holds a claimed job before others may take it"
     )
@@ -165,6 +167,7 @@ class SubredditSettings(Section):
     moderation: dict[str, Any] = Field(default_factory=dict)
     selection: dict[str, Any] = Field(default_factory=dict)
     housekeeping: dict[str, Any] = Field(default_factory=dict)
+    posting: OriginalPostSettings = Field(default_factory=OriginalPostSettings)
 
     @field_validator("name")
     @classmethod

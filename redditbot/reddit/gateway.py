@@ -13,6 +13,7 @@ import logging
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from redditbot.domain import (
@@ -43,6 +44,7 @@ TERMINAL_API_ERRORS = {
     "SUBREDDIT_NOTALLOWED": "subreddit_not_allowed",
     "NO_SELFS": "no_selfs",
 }
+TITLE_LIMIT = 300  # Reddit's longest submission title, in characters
 
 
 def _requestor_class() -> type:
@@ -171,6 +173,35 @@ class PrawGateway:
     def delete(self, fullname: str) -> None:
         with _translated_errors(f"delete {fullname}"):
             self._reddit.comment(fullname.removeprefix("t1_")).delete()
+
+    # ------------------------------------------------------------------ original posts
+
+    def submit(
+        self, subreddit: str, title: str, body: str, flair_id: str | None = None,
+        flair_text: str | None = None,
+    ) -> PostedSubmission:  # fmt: skip
+        """Start a self-post. Raises RateLimited, TargetUnavailable, WriteOutcomeUnknown, …
+
+        Refusals carry Reddit's reason: ``subreddit_not_allowed``, ``no_selfs``, ``forbidden``,
+        ``title_too_long``, ``submit_validation_*``.
+        """
+        if len(title) > TITLE_LIMIT:
+            raise TargetUnavailable(f"title of {len(title)} characters", reason="title_too_long")
+        target = self._reddit.subreddit(subreddit)
+        with _translated_errors(f"submit to r/{subreddit}"), _title_errors():
+            created = target.submit(title, selftext=body, flair_id=flair_id, flair_text=flair_text)
+        return PostedSubmission(fullname=created.fullname, subreddit=subreddit, title=title)
+
+    def own_recent_submissions(self, limit: int = LISTING_LIMIT) -> list[PostedSubmission]:
+        """The account's newest submissions (to reconcile a submit whose answer was lost)."""
+        redditor = self._reddit.redditor(self._username)
+        with _translated_errors("own submissions"):
+            return [to_posted_submission(s) for s in redditor.submissions.new(limit=limit)]
+
+    def delete_submission(self, fullname: str) -> None:
+        """Delete one of the account's submissions (a duplicate found by reconciliation)."""
+        with _translated_errors(f"delete {fullname}"):
+            self._reddit.submission(fullname.removeprefix("t3_")).delete()
 
     def _parent(self, fullname: str) -> Any:
         kind, _, ident = fullname.partition("_")
@@ -327,5 +358,46 @@ def to_posted(thing: Any) -> PostedComment:
         permalink=_field(thing, "permalink", ""),
         body=thing.body or "",
         score=int(_field(thing, "score", 0)),
+        created_utc=float(_field(thing, "created_utc", 0.0)),
+    )
+
+
+# --------------------------------------------------------------------------- submissions
+
+
+@dataclass(frozen=True)
+class PostedSubmission:
+    """A thread the bot started, as Reddit reports it."""
+
+    fullname: str
+    subreddit: str
+    title: str = ""
+    permalink: str = ""
+    created_utc: float = 0.0
+
+
+@contextmanager
+def _title_errors() -> Iterator[None]:
+    """Reddit's TOO_LONG on the ``title`` field gets its own reason."""
+    import praw.exceptions
+
+    try:
+        yield
+    except praw.exceptions.RedditAPIException as exc:
+        item = exc.items[0]
+        if item.error_type == "TOO_LONG" and item.field == "title":
+            raise TargetUnavailable(
+                f"title too long: {item.message}", reason="title_too_long"
+            ) from None
+        raise
+
+
+def to_posted_submission(thing: Any) -> PostedSubmission:
+    """A PRAW Submission the bot wrote."""
+    return PostedSubmission(
+        fullname=thing.fullname,
+        subreddit=str(thing.subreddit.display_name),
+        title=thing.title,
+        permalink=_field(thing, "permalink", ""),
         created_utc=float(_field(thing, "created_utc", 0.0)),
     )

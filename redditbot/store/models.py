@@ -282,3 +282,44 @@ class SelectionDecision(Base):
     trigger: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str | None] = mapped_column(Text)
     decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PostJob(Base):
+    """One original post (a thread the bot starts), with the same states as a reply job.
+
+    ``UNIQUE(account, subreddit, slot)``: one schedule slot gets at most one post, ever. What
+    produced the post (prompt, model, raw output, moderation verdict) is kept on the row.
+    """
+
+    __tablename__ = "post_jobs"
+    __table_args__ = (
+        UniqueConstraint("account", "subreddit", "slot", name="uq_post_jobs_account_slot"),
+        Index("ix_post_jobs_status_not_before", "status", "not_before"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    account: Mapped[str] = mapped_column(String(64))
+    subreddit: Mapped[str] = mapped_column(String(64), index=True)
+    slot: Mapped[str] = mapped_column(String(32))  # the schedule slot, "YYYY-MM-DDTHH:MM" UTC
+    status: Mapped[str] = mapped_column(String(32), default="queued")
+    reason: Mapped[str | None] = mapped_column(Text)
+    title: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str | None] = mapped_column(Text)
+    flair_id: Mapped[str | None] = mapped_column(String(64))
+    flair_text: Mapped[str | None] = mapped_column(String(64))
+    model: Mapped[str | None] = mapped_column(Text)
+    prompt: Mapped[str | None] = mapped_column(Text)
+    output: Mapped[str | None] = mapped_column(Text)  # the raw generated text that was parsed
+    generations: Mapped[int] = mapped_column(Integer, default=0)
+    verdict: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {decision, reasons, checks}
+    submission_fullname: Mapped[str | None] = mapped_column(String(32), unique=True)
+    permalink: Mapped[str | None] = mapped_column(Text)
+    dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
+    reconciled: Mapped[bool] = mapped_column(Boolean, default=False)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime | None]
+    lease_owner: Mapped[str | None] = mapped_column(String(128))
+    lease_expires_at: Mapped[datetime | None]
+    posted_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

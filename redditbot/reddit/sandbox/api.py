@@ -15,12 +15,13 @@ from typing import Any
 from redditbot.reddit.sandbox import things
 from redditbot.reddit.sandbox.faults import api_error_body
 from redditbot.reddit.sandbox.oauth import Token
-from redditbot.reddit.sandbox.world import Post, Reply, World
+from redditbot.reddit.sandbox.world import Post, Reply, Subreddit, World
 
 JSON_TYPE = "application/json; charset=UTF-8"
 FORBIDDEN = {"message": "Forbidden", "error": 403}
 NOT_FOUND = {"message": "Not Found", "error": 404}
 BAD_REQUEST = {"message": "Bad Request", "error": 400}
+TITLE_LIMIT = 300
 
 
 @dataclass
@@ -127,6 +128,11 @@ class Api:
             return Answer(404, NOT_FOUND)
         return ok(page(self.world, self.world.comments_by(match["name"]), request))
 
+    def user_submitted(self, request: Request, match: re.Match[str]) -> Answer:
+        if self.world.user(match["name"]) is None:
+            return Answer(404, NOT_FOUND)
+        return ok(page(self.world, self.world.submissions_by(match["name"]), request))
+
     def _private(self, name: str) -> bool:
         sub = self.world.subreddit(name)
         return bool(sub and sub.private)
@@ -181,6 +187,29 @@ class Api:
             created = {"kind": "t1", "data": data}
         payload = {"json": {"errors": [], "data": {"things": [created]}}}
         return ok(payload, outcome="created", created=f"t1_{new_id}")
+
+    def submit(self, request: Request, _: re.Match[str]) -> Answer:
+        """POST /api/submit: a self-post, refused as Reddit refuses it."""
+        if request.user is None:
+            return ok(api_error_body("USER_REQUIRED"), outcome="error:USER_REQUIRED")
+        with self.world.locked():
+            sub = self.world.subreddit(request.param("sr"))
+            if sub is None:
+                return ok(api_error_body("SUBREDDIT_NOEXIST"), outcome="error:SUBREDDIT_NOEXIST")
+            if request.user.lower() in sub.banned:
+                return Answer(403, FORBIDDEN, outcome="forbidden")
+            code = _submit_error(sub, request)
+            if code:
+                return ok(api_error_body(code), outcome=f"error:{code}")
+            new_id = self.world.add_submission(
+                sub.name, request.user, request.param("title"), request.param("text"),
+                flair_id=request.param("flair_id") or None,
+                flair_text=request.param("flair_text") or None,
+            )  # fmt: skip
+        post = self.world.get(f"t3_{new_id}")
+        url = f"https://www.reddit.com{things.permalink(post)}"  # type: ignore[arg-type]
+        data = {"url": url, "drafts_count": 0, "id": new_id, "name": f"t3_{new_id}"}
+        return ok({"json": {"errors": [], "data": data}}, outcome="created", created=f"t3_{new_id}")
 
     def _refusal(self, parent: Post | Reply | None, user: str) -> Answer | None:
         if parent is None:
@@ -242,6 +271,22 @@ def _blocking_error(world: World, parent: Post | Reply) -> str | None:
         return "TOO_OLD"
     if post.locked or parent.locked:
         return "THREAD_LOCKED"
+    return None
+
+
+def _submit_error(sub: Subreddit, request: Request) -> str | None:
+    """The API error that stops this submission, if any (banned users get 403 before)."""
+    user = (request.user or "").lower()
+    if sub.restricted and user not in sub.approved:
+        return "SUBREDDIT_NOTALLOWED"
+    if request.param("kind", "self") == "self" and not sub.allow_selfs:
+        return "NO_SELFS"
+    if len(request.param("title")) > TITLE_LIMIT:
+        return "TOO_LONG"
+    if not request.param("title").strip():
+        return "SUBMIT_VALIDATION_TITLE_REQUIREMENT"
+    if sub.flair_required and not request.param("flair_id") and not request.param("flair_text"):
+        return "SUBMIT_VALIDATION_FLAIR_REQUIRED"
     return None
 
 
@@ -350,6 +395,7 @@ ROUTES: tuple[tuple[str, re.Pattern[str], Handler], ...] = (
     ("GET", re.compile(r"/api/v1/me"), Api.me),
     ("GET", re.compile(r"/user/(?P<name>[\w-]+)/about"), Api.about_user),
     ("GET", re.compile(r"/user/(?P<name>[\w-]+)/comments"), Api.user_comments),
+    ("GET", re.compile(r"/user/(?P<name>[\w-]+)/submitted"), Api.user_submitted),
     ("GET", re.compile(_SUB + r"/(?P<kind>new|comments|hot|top)"), Api.subreddit_listing),
     ("GET", re.compile(r"/(?:new|hot|top)?"), Api.front_listing),
     ("GET", re.compile(r"/comments/(?P<link>\w+)(?:/[^/]*(?:/(?P<focus>\w+))?)?"), Api.thread),
@@ -357,6 +403,7 @@ ROUTES: tuple[tuple[str, re.Pattern[str], Handler], ...] = (
     ("GET", re.compile(r"/api/morechildren"), Api.more_children),
     ("GET", re.compile(r"/api/info"), Api.info),
     ("POST", re.compile(r"/api/comment"), Api.comment),
+    ("POST", re.compile(r"/api/submit"), Api.submit),
     ("POST", re.compile(r"/api/del"), Api.delete),
     ("POST", re.compile(r"/api/read_message"), Api.read_message),
     ("POST", re.compile(r"/api/hide"), Api.no_op_write),

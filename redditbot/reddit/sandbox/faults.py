@@ -22,6 +22,19 @@ API_ERROR_MESSAGES = {
     "TOO_OLD": ("that's a piece of history now; it's too late to reply to it", "parent"),
     "TOO_MANY_COMMENTS": ("The number of comments allowed on this link has been exceeded", "text"),
     "USER_REQUIRED": ("Please log in to do that.", None),
+    "SUBREDDIT_NOTALLOWED": ("you aren't allowed to post there.", "sr"),
+    "SUBREDDIT_NOEXIST": ("that subreddit doesn't exist", "sr"),
+    "NO_SELFS": ("This community doesn't allow text posts.", "sr"),
+    "TOO_LONG": ("this is too long (max: 300)", "title"),
+    "SUBMIT_VALIDATION_FLAIR_REQUIRED": ("Your post must contain post flair.", "flair"),
+    "SUBMIT_VALIDATION_TITLE_REQUIREMENT": (
+        "Your post title doesn't meet the requirements.",
+        "title",
+    ),
+    "SUBMIT_VALIDATION_BODY_BLACKLISTED_STRING": (
+        "Your post body contains a banned string.",
+        "text",
+    ),
 }
 
 

@@ -144,7 +144,7 @@ def submission_data(world: World, post: Post) -> JSON:
             "thumbnail": "self" if not post.url else "default",
             "thumbnail_height": None,
             "thumbnail_width": None,
-            "link_flair_text": None,
+            "link_flair_text": post.flair_text,
             "link_flair_css_class": None,
             "link_flair_richtext": [],
             "link_flair_type": "text",
@@ -180,6 +180,8 @@ def submission_data(world: World, post: Post) -> JSON:
             "wls": 6,
         }
     )
+    if post.flair_id:  # Reddit sends the key only for posts with a flair template
+        data["link_flair_template_id"] = post.flair_id
     return data
 
 

@@ -49,6 +49,10 @@ class Subreddit:
     subscribers: int = 1000
     private: bool = False
     banned: set[str] = field(default_factory=set)
+    allow_selfs: bool = True  # False: text posts get NO_SELFS
+    restricted: bool = False  # True: only ``approved`` users may post (SUBREDDIT_NOTALLOWED)
+    approved: set[str] = field(default_factory=set)
+    flair_required: bool = False  # True: posts without flair get SUBMIT_VALIDATION_FLAIR_REQUIRED
 
 
 @dataclass
@@ -71,6 +75,8 @@ class Post:
     distinguished: str | None = None
     deleted: bool = False
     removed: bool = False
+    flair_id: str | None = None
+    flair_text: str | None = None
 
     @property
     def fullname(self) -> str:
@@ -330,6 +336,13 @@ class World:
         with self._mutex:
             return [
                 c for c in self.comments() if c.author.lower() == user.lower() and not c.deleted
+            ]
+
+    def submissions_by(self, user: str) -> list[Post]:
+        """A user's submissions that are not deleted, newest first."""
+        with self._mutex:
+            return [
+                p for p in self.submissions() if p.author.lower() == user.lower() and not p.deleted
             ]
 
     def user(self, name: str) -> User | None:
