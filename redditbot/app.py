@@ -125,7 +125,8 @@ class Bot:
             from redditbot.generation.factory import ModelCache, build_generator
 
             self._generator = build_generator(
-                self.settings.model, self._model_cache or ModelCache()
+                self.settings.model,
+                self._model_cache if self._model_cache is not None else ModelCache(),
             )
         return self._generator
 

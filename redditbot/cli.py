@@ -96,6 +96,9 @@ def main(argv: Sequence[str] | None = None, *, out=None, err=None) -> int:
         parser.print_help(out or sys.stdout)
         return 2
     ctx = Context(args, out=out, err=err)
+    # Nothing is ever fetched from a model hub at run time, whichever package loads a model first.
+    for switch in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+        os.environ.setdefault(switch, "1")
     logging.basicConfig(
         level=args.log_level or "WARNING", format="%(levelname)s %(name)s: %(message)s"
     )

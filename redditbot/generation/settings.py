@@ -10,10 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from redditbot.domain import SamplingParams
 
 DEFAULT_MODEL = "default"
-DEFAULT_PERSONA = (
-    "You are a friendly, knowledgeable Reddit user. Write one short, helpful, polite reply "
-    "in plain conversational English. Do not mention that you are an AI unless asked."
-)
+DEFAULT_PERSONA = "You are a helpful redditor who gives short, friendly, practical answers."
 
 
 class ModelSettings(BaseModel):
@@ -83,6 +80,11 @@ class ModelSettings(BaseModel):
         None,
         description="openai backend: bearer token. A secret: set it in the secrets file or "
         "REDDITBOT_MODEL__API_KEY, never in bot.toml.",
+    )
+    openai_extensions: bool = Field(
+        True,
+        description="openai backend: also send top_k and repetition_penalty (vLLM and llama.cpp "
+        "accept them; set false for OpenAI itself, which rejects unknown parameters).",
     )
     timeout_s: float = Field(60.0, gt=0.0, description="openai backend: per-request timeout.")
     max_retries: int = Field(

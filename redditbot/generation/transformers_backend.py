@@ -1,0 +1,330 @@
+"""The transformers backend: loads a local model and decodes many replies in one batch.
+
+The only module (with ``sampling``) that imports torch and transformers. The decoding loop is
+our own rather than ``model.generate`` because every row of a batch has its own sampling
+parameters and its own seed: a request's reply then depends on its seed alone, not on which
+other requests happened to share its batch.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from redditbot.domain import Candidate, Generation, GenerationRequest
+from redditbot.errors import ConfigError, ModelNotFoundError
+from redditbot.generation.model_store import (
+    ModelLocation,
+    Progress,
+    ensure_default_model,
+    is_default,
+    locate_model,
+)
+from redditbot.generation.prompts import PLAIN_STOPS, build_messages, render_plain
+from redditbot.generation.settings import ModelSettings
+from redditbot.generation.text import postprocess_reply
+
+
+def _go_offline() -> None:
+    """Nothing is ever fetched from a model hub at run time; set before transformers loads."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+
+_go_offline()
+
+import torch  # noqa: E402
+from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: E402
+
+from redditbot.generation.sampling import DecodeRow, RowResult, decode_batch  # noqa: E402
+
+REPLY_HEADROOM_TOKENS = 8
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A model and its tokenizer in memory, with what generation needs to know about them."""
+
+    model: Any
+    tokenizer: Any
+    model_id: str
+    device: str
+    dtype: str
+    context_length: int
+    eos_token_ids: tuple[int, ...]
+    pad_token_id: int
+    quantized: bool = False
+
+
+@dataclass(frozen=True)
+class ChunkTiming:
+    """One decoded chunk, for benchmarks: its size and when its first token came."""
+
+    rows: int
+    first_token_s: float
+    total_s: float
+    new_tokens: int
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def convert_gguf(gguf: Path, out_dir: Path) -> None:
+    """Dequantise a GGUF model with transformers and save it as safetensors in ``out_dir``."""
+    local = {"gguf_file": gguf.name, "local_files_only": True}
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, **local)
+    model = AutoModelForCausalLM.from_pretrained(gguf.parent, dtype=torch.float32, **local)
+    # transformers refuses to save a model it believes is still quantised.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+
+
+def prepare_model(
+    settings: ModelSettings, name: str | None, progress: Progress | None = None
+) -> ModelLocation:
+    """Where model ``name`` is on disk, converting the built-in default first if needed."""
+    location = locate_model(name, settings)
+    if is_default(name):
+        ensure_default_model(settings, convert_gguf, progress)
+    return location
+
+
+def load_model(location: ModelLocation, settings: ModelSettings) -> LoadedModel:
+    """Load a model directory on the configured device and dtype, ready for batched decoding."""
+    if settings.threads:
+        torch.set_num_threads(settings.threads)
+    device = resolve_device(settings.device)
+    dtype = resolve_dtype(settings.dtype, device)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(location.path, local_files_only=True)
+        model = AutoModelForCausalLM.from_pretrained(
+            location.path, dtype=dtype, local_files_only=True
+        )
+    except (OSError, ValueError) as exc:
+        raise ModelNotFoundError(f"cannot load the model in {location.path}: {exc}") from exc
+    model.to(device).eval()
+    quantized = settings.quantize_int8 and device == "cpu"
+    if quantized:
+        model = _quantize_int8(model)
+    return _describe(model, tokenizer, location, device, dtype, quantized)
+
+
+def _quantize_int8(model):
+    """Dynamic int8 for the linear layers (torch.ao is deprecated, but torchao is not a dep)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=DeprecationWarning)
+        warnings.simplefilter("ignore", category=UserWarning)
+        return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+
+
+def _describe(model, tokenizer, location, device, dtype, quantized) -> LoadedModel:
+    eos_ids = _eos_token_ids(model, tokenizer)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos_ids[0]
+    context = getattr(model.config, "max_position_embeddings", None) or 2048
+    return LoadedModel(
+        model=model,
+        tokenizer=tokenizer,
+        model_id=location.model_id,
+        device=device,
+        dtype=str(dtype).removeprefix("torch."),
+        context_length=int(context),
+        eos_token_ids=eos_ids,
+        pad_token_id=int(pad_id),
+        quantized=quantized,
+    )
+
+
+def _eos_token_ids(model, tokenizer) -> tuple[int, ...]:
+    configured = getattr(model.generation_config, "eos_token_id", None)
+    ids = configured if isinstance(configured, list) else [configured]
+    ids = [*ids, tokenizer.eos_token_id]
+    found = tuple(dict.fromkeys(int(i) for i in ids if i is not None))
+    if not found:
+        raise ConfigError("the model defines no end-of-sequence token; cannot stop replies")
+    return found
+
+
+def resolve_device(requested: str) -> str:
+    """'auto' → CUDA when present, else the CPU; a forced 'cuda' must exist."""
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("[model] device = 'cuda' but no CUDA device is available")
+    if requested == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return requested
+
+
+def resolve_dtype(requested: str, device: str):
+    """'auto' → bf16 on CUDA (fp16 where bf16 is unsupported), fp32 on the CPU."""
+    if requested != "auto":
+        return getattr(torch, requested)
+    if device != "cuda":
+        return torch.float32
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+# --------------------------------------------------------------------------- prompts
+
+
+class HFPromptTokenizer:
+    """A transformers tokenizer seen through the ``PromptTokenizer`` protocol."""
+
+    def __init__(self, tokenizer) -> None:
+        self._tokenizer = tokenizer
+        self.special_tokens = tuple(tokenizer.all_special_tokens)
+        self.has_chat_template = bool(getattr(tokenizer, "chat_template", None))
+
+    def encode(self, text: str) -> list[int]:
+        return self._tokenizer.encode(text, add_special_tokens=False)
+
+    def count(self, text: str) -> int:
+        return len(self.encode(text))
+
+    def truncate(self, text: str, max_tokens: int, *, keep_end: bool) -> str:
+        ids = self.encode(text)
+        if len(ids) <= max_tokens:
+            return text
+        kept = ids[len(ids) - max_tokens :] if keep_end else ids[: max(0, max_tokens)]
+        return self._tokenizer.decode(kept, skip_special_tokens=True)
+
+    def render(self, messages) -> str:
+        if not self.has_chat_template:
+            return render_plain(messages)
+        return self._tokenizer.apply_chat_template(
+            list(messages), tokenize=False, add_generation_prompt=True
+        )
+
+    @property
+    def stops(self) -> tuple[str, ...]:
+        """Text that ends a reply: another turn starting, in either prompt format."""
+        return PLAIN_STOPS if not self.has_chat_template else ("<|im_start|>", "<|im_end|>")
+
+
+# --------------------------------------------------------------------------- generating
+
+
+class TransformersGenerator:
+    """Batched generation on one loaded model; many ``Generator``s may share one model."""
+
+    backend = "transformers"
+
+    def __init__(
+        self,
+        loaded: LoadedModel,
+        settings: ModelSettings,
+        *,
+        clock: Callable[[], float] = time.perf_counter,
+        on_chunk: Callable[[ChunkTiming], None] | None = None,
+    ) -> None:
+        self.loaded = loaded
+        self.settings = settings
+        self.prompts = HFPromptTokenizer(loaded.tokenizer)
+        self._clock = clock
+        self._on_chunk = on_chunk
+        self._lock = threading.Lock()  # one decode at a time per generator
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[Generation]:
+        """Replies for all requests, decoded in chunks of at most ``batch_size`` sequences."""
+        prompts = [self._prompt(request) for request in requests]
+        rows = [row for i, r in enumerate(requests) for row in self._rows(i, r, prompts[i])]
+        results: dict[int, list[tuple[DecodeRow, RowResult, float]]] = {}
+        with self._lock, torch.inference_mode():
+            for chunk in _chunks(sorted(rows, key=lambda row: len(row.prompt_ids)), self._batch):
+                for row, result, latency in self._decode_chunk(chunk):
+                    results.setdefault(row.request_index, []).append((row, result, latency))
+        return [self._record(r, prompts[i], results[i]) for i, r in enumerate(requests)]
+
+    @property
+    def _batch(self) -> int:
+        return self.settings.batch_size
+
+    def _prompt(self, request: GenerationRequest) -> str:
+        budget = self._prompt_budget(request.params.max_new_tokens)
+        messages = build_messages(request, self.prompts, budget, self.settings.persona)
+        return self.prompts.render(messages)
+
+    def _prompt_budget(self, max_new_tokens: int) -> int:
+        context = min(self.settings.max_context_tokens, self.loaded.context_length)
+        return context - max_new_tokens - REPLY_HEADROOM_TOKENS
+
+    def _rows(self, index: int, request: GenerationRequest, prompt: str) -> list[DecodeRow]:
+        ids = tuple(self.prompts.encode(prompt))
+        params = request.params
+        return [
+            DecodeRow(index, k, ids, params, None if params.seed is None else params.seed + k)
+            for k in range(max(1, params.n))
+        ]
+
+    def _decode_chunk(self, chunk: list[DecodeRow]):
+        started = self._clock()
+        first_token_at: list[float] = []
+        results = decode_batch(
+            self.loaded.model,
+            chunk,
+            eos_token_ids=self.loaded.eos_token_ids,
+            device=self.loaded.device,
+            on_first_token=lambda: first_token_at.append(self._clock()),
+        )
+        latency = self._clock() - started
+        self._report_chunk(chunk, results, started, first_token_at, latency)
+        return [(row, result, latency) for row, result in zip(chunk, results, strict=True)]
+
+    def _report_chunk(self, chunk, results, started, first_token_at, latency) -> None:
+        if self._on_chunk is None:
+            return
+        first = (first_token_at[0] - started) if first_token_at else latency
+        new_tokens = sum(len(result.token_ids) for result in results)
+        self._on_chunk(ChunkTiming(len(chunk), first, latency, new_tokens))
+
+    def _record(self, request: GenerationRequest, prompt: str, decoded) -> Generation:
+        decoded.sort(key=lambda item: item[0].candidate_index)
+        return Generation(
+            key=request.key,
+            model_id=self.loaded.model_id,
+            prompt=prompt,
+            params=self._params(request),
+            candidates=tuple(self._candidate(result) for _, result, _ in decoded),
+            tokens_in=len(decoded[0][0].prompt_ids),
+            latency_s=max(latency for _, _, latency in decoded),
+            backend=self.backend,
+        )
+
+    def _params(self, request: GenerationRequest) -> dict[str, Any]:
+        return {
+            **asdict(request.params),
+            "device": self.loaded.device,
+            "dtype": self.loaded.dtype,
+            "quantize_int8": self.loaded.quantized,
+            "max_context_tokens": min(self.settings.max_context_tokens, self.loaded.context_length),
+        }
+
+    def _candidate(self, result: RowResult) -> Candidate:
+        raw = self.loaded.tokenizer.decode(result.token_ids, skip_special_tokens=False)
+        truncated = result.finish_reason == "length"
+        text = postprocess_reply(self._strip_specials(raw), self.prompts.stops, truncated)
+        return Candidate(
+            text=text,
+            tokens_out=len(result.token_ids),
+            mean_logprob=result.mean_logprob,
+            finish_reason=result.finish_reason,
+        )
+
+    def _strip_specials(self, text: str) -> str:
+        """Cut at the first special token (a turn boundary), then drop any that remain."""
+        for token in self.prompts.special_tokens:
+            position = text.find(token)
+            if position >= 0:
+                text = text[:position]
+        return text
+
+
+def _chunks(rows: list[DecodeRow], size: int) -> list[list[DecodeRow]]:
+    return [rows[i : i + size] for i in range(0, len(rows), size)]
