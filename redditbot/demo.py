@@ -33,8 +33,13 @@ PERSONAS = {
 }
 
 
-def demo_settings(base: Settings | None, url: str, db_url: str) -> Settings:
-    """The user's configuration (if any), pointed at the sandbox, its demo account and a file."""
+def demo_settings(
+    base: Settings | None, url: str, db_url: str, sandbox_subreddits: set[str] | None = None
+) -> Settings:
+    """The user's configuration (if any), pointed at the sandbox, its demo account and a file.
+
+    The user's subreddits are kept when the sandbox has them; otherwise the sandbox's own are used.
+    """
     from redditbot.reddit.sandbox import (
         DEMO_BOT,
         DEMO_CLIENT_ID,
@@ -42,7 +47,11 @@ def demo_settings(base: Settings | None, url: str, db_url: str) -> Settings:
         DEMO_PASSWORD,
     )
 
-    subreddits = (base.subreddits if base and base.subreddits else None) or [
+    known = {name.lower() for name in (sandbox_subreddits or PERSONAS)}
+    own = [sub for sub in (base.subreddits if base else []) if sub.name.lower() in known]
+    if base and base.subreddits and not own:
+        log.warning("none of the configured subreddits exist in the sandbox; using its own")
+    subreddits = own or [
         {"name": name, "persona": persona, "footer": FOOTER} for name, persona in PERSONAS.items()
     ]
     extra: dict[str, Any] = {}
@@ -91,7 +100,7 @@ def run_demo(
     with SandboxServer(world) as server:
         server.add_app(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)
         print(f"sandbox Reddit on {server.url}; store {db_url}", file=out)
-        settings = demo_settings(base, server.url, db_url)
+        settings = demo_settings(base, server.url, db_url, set(world.subreddits))
         migrate.upgrade(db_url)
         bot = Bot(settings)
         activity.start()
