@@ -5,9 +5,8 @@ Revises: 0001
 Create Date: 2026-11-29 21:09:55.638449
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "0002"
 down_revision = "0001"
