@@ -60,7 +60,7 @@ def test_services_and_their_order(compose) -> None:
 def test_one_daemon_listens_and_n_workers_generate(compose) -> None:
     daemon, worker = compose["services"]["daemon"], compose["services"]["worker"]
     assert "listen" in stages_of(daemon) and "select" in stages_of(daemon)
-    assert stages_of(worker) == ["generate", "moderate"]
+    assert stages_of(worker) == ["generate", "moderate", "submit"]  # the ones that need a model
     # Together they run every stage exactly once.
     assert sorted(stages_of(daemon) + stages_of(worker)) == sorted(STAGE_ORDER)
     assert interpolate(str(worker["deploy"]["replicas"]), {}) == "2"
