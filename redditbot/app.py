@@ -202,7 +202,7 @@ class Bot:
         if self.single_instance:  # we hold the instance lock: any other holder is dead
             self.release_feed_leases(everyone=True)
             self.release_dead_job_leases()
-        self.release_stale_leases()
+        self.release_stale_leases(everyone=self.single_instance)
         settled = self.stages["post"].reconcile(stale_only=not self.single_instance)
         settled += self.stages["submit"].reconcile(stale_only=not self.single_instance)
         if settled:
@@ -264,14 +264,15 @@ class Bot:
 
     # ------------------------------------------------------------------ leases
 
-    def release_stale_leases(self) -> int:
-        """Jobs stuck in ``generating`` (a dead instance's) go back to ``queued``."""
+    def release_stale_leases(self, *, everyone: bool = False) -> int:
+        """Jobs stuck in ``generating`` go back to ``queued``: those whose lease ran out, or, at
+        start-up on SQLite (``everyone``), all of them: they belong to a dead process."""
         now = self.clock()
         with self.sessions.begin() as session:
             query = select(ReplyJob).where(
                 ReplyJob.account == self.account, ReplyJob.status == Status.GENERATING.value
             )
-            if not self.single_instance:
+            if not everyone:
                 query = query.where(ReplyJob.lease_expires_at < now)
             stuck = list(session.scalars(query))
             for job in stuck:

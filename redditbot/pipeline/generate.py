@@ -113,6 +113,9 @@ class GenerateStage:
         with self.sessions.begin() as session:
             for job in jobs:
                 row = session.get(ReplyJob, job.id)
+                if (row.status, row.lease_owner) != (Status.GENERATING.value, self.owner):
+                    log.warning("job %s was taken from us while generating; draft dropped", job.id)
+                    continue
                 generation = by_key.get(str(job.id))
                 if generation is None or not generation.candidates:
                     self._retry_or_fail(row, now, "generation_empty")

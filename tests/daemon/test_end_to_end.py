@@ -127,3 +127,43 @@ def test_run_refuses_a_schema_that_is_behind(tmp_path, live_sandbox, fake_openai
     code = cli.main(["--config", str(config), "run", "--once"], out=out, err=err)
     assert code == 2
     assert "run `redditbot db upgrade` first" in err.getvalue()
+
+
+class HousekeepingDuringGeneration:
+    """A generator so slow that housekeeping runs while it works (as on a busy CPU)."""
+
+    def __init__(self) -> None:
+        self.bot: Bot | None = None
+
+    def generate(self, requests):
+        from redditbot.domain import Candidate, Generation
+
+        self.bot.release_stale_leases()  # what the housekeeping stage does meanwhile
+        return [Generation(key=r.key, model_id="slow", prompt="p", params={}, tokens_in=1,
+                           latency_s=120.0,
+                           candidates=(Candidate("Check the label twice, then test a small "
+                                                 "batch before the real thing.", 12),))
+                for r in requests]  # fmt: skip
+
+
+def test_housekeeping_never_takes_jobs_from_a_running_generation(
+    tmp_path, live_sandbox, fake_openai
+) -> None:
+    world = live_sandbox.world
+    config = write_config(
+        tmp_path / "bot.toml",
+        sandbox_url=live_sandbox.url,
+        db_url=f"sqlite:///{tmp_path / 'bot.db'}",
+        openai_url=fake_openai.url,
+    )
+    thread = world.submissions({"learnpython"})[0].fullname
+    target = "t1_" + world.mention(DEMO_BOT, thread, "asker", "what do you think?")
+    slow = HousekeepingDuringGeneration()
+    bot = slow.bot = Bot(load_settings(config), generator=slow)
+    bot.prepare()
+    for stage in ("listen", "select", "generate"):
+        bot.stages[stage].run_once()
+    with bot.sessions() as session:
+        job = session.scalars(select(ReplyJob).where(ReplyJob.target_fullname == target)).one()
+    bot.stop()
+    assert job.status == "drafted"
