@@ -34,6 +34,7 @@ COMMAND_MODULES = (
     "redditbot.daemon_commands",
     "redditbot.generation.commands",
     "redditbot.pipeline.submit_commands",
+    "redditbot.training.commands",
 )
 
 DEFAULT_CONFIG = "bot.toml"

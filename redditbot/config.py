@@ -169,6 +169,12 @@ class SubredditSettings(Section):
     housekeeping: dict[str, Any] = Field(default_factory=dict)
     posting: OriginalPostSettings = Field(default_factory=OriginalPostSettings)
 
+    @field_validator("model", mode="before")
+    @classmethod
+    def _model_name_shorthand(cls, value: Any) -> Any:
+        """``model = "path"`` is short for ``model = { name = "path" }``."""
+        return {"name": value} if isinstance(value, str) else value
+
     @field_validator("name")
     @classmethod
     def _valid_name(cls, name: str) -> str:

@@ -253,3 +253,10 @@ def test_an_account_naming_an_unknown_subreddit_is_refused(tmp_path: Path) -> No
     path = write(tmp_path, ACCOUNTS.replace('subreddits = ["python"]', 'subreddits = ["nope"]'))
     with pytest.raises(ConfigError, match="account 'helper' names subreddits without"):
         load_settings(path)
+
+
+def test_a_subreddit_model_can_be_just_a_path(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID.replace('name = "python"', 'name = "python"\nmodel = "models/py"'))
+    settings = load_settings(path)
+    assert settings.model_for("python").name == "models/py"
+    assert settings.model_for("cooking").name == settings.model.name
