@@ -66,7 +66,9 @@ def _add_sandbox(subparsers: argparse._SubParsersAction) -> None:
         "sandbox",
         help="the demo: the bot end to end against the built-in sandbox Reddit, then its history",
     )
-    sandbox.add_argument("--duration", type=float, default=240.0, help="stop after N seconds")
+    sandbox.add_argument(
+        "--duration", type=float, default=900.0, help="stop after N seconds (default 900)"
+    )
     sandbox.add_argument("--replies", type=int, default=6, help="stop after N posted replies")
     sandbox.add_argument(
         "--db", default="sandbox.db", help="SQLite file for the demo (default ./sandbox.db, reset)"

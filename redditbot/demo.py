@@ -59,6 +59,9 @@ def demo_settings(
         extra = {"model": base.model, "moderation": base.moderation, "selection": base.selection}
     else:
         extra["selection"] = {"triggers": {"questions": True}, "caps": {"per_hour": 4}}
+        # Small batches and short replies: the first replies appear within a minute or two,
+        # even on a busy 2-core CPU (throughput is the daemon's business, not the demo's).
+        extra["model"] = {"batch_size": 4, "max_new_tokens": 64}
     return Settings(
         dry_run=False,
         reddit={
