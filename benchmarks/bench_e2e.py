@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 import resource
 import statistics
@@ -88,9 +89,7 @@ def run(batch: int, args: argparse.Namespace, workdir: Path) -> dict:
         "replies": len(latencies),
         "replies_per_min": round(len(latencies) / elapsed * 60, 2),
         "latency_p50_s": round(statistics.median(latencies), 2) if latencies else None,
-        "latency_p95_s": round(latencies[int(0.95 * (len(latencies) - 1))], 2)
-        if latencies
-        else None,
+        "latency_p95_s": round(percentile(latencies, 95), 2) if latencies else None,
         "jobs": states,
     }
 
@@ -115,6 +114,12 @@ def main() -> None:
           f"(batched vs one at a time); p50 latency x{report['p50_ratio']} faster")  # fmt: skip
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
+
+
+def percentile(ordered: list[float], p: float) -> float:
+    """Nearest-rank percentile of an ascending list."""
+    rank = max(1, math.ceil(p / 100 * len(ordered)))
+    return ordered[rank - 1]
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
