@@ -130,6 +130,14 @@ class Bot:
             )
         return self._generator
 
+    def embedder(self) -> Any:
+        """The sentence-embedding model for reranking (loaded on first use), or None if off."""
+        if not self.settings.quality.enabled:
+            return None
+        from redditbot.quality import build_embedder
+
+        return build_embedder(self.settings.quality)
+
     def moderator_for(self, subreddit: str) -> Any:
         """One Moderator per subreddit (its merged settings), built on first use."""
         from redditbot.moderation import Moderator
@@ -162,7 +170,7 @@ class Bot:
                 batch=self._batch_size(), clock=clock, lease=job_lease,
             ),
             "moderate": ModerateStage(
-                sessions, s, account=self.account, owner=owner,
+                sessions, s, account=self.account, owner=owner, embedder=self.embedder(),
                 moderator_for=self.moderator_for, clock=clock, lease=job_lease,
             ),
             "post": Poster(

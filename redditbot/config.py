@@ -29,6 +29,7 @@ from redditbot.generation.settings import ModelSettings
 from redditbot.moderation.settings import ModerationSettings, settings_for_override
 from redditbot.observability.settings import ObservabilitySettings
 from redditbot.posting_settings import OriginalPostSettings
+from redditbot.quality.settings import QualitySettings
 
 ENV_PREFIX = "REDDITBOT_"
 SECRETS_ENV = "REDDITBOT_SECRETS_FILE"
@@ -221,6 +222,7 @@ class Settings(BaseSettings):
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
+    quality: QualitySettings = Field(default_factory=QualitySettings)
     subreddits: list[SubredditSettings] = Field(default_factory=list)
     accounts: list[AccountSettings] = Field(default_factory=list)
 

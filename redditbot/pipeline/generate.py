@@ -13,6 +13,7 @@ from redditbot.config import Settings
 from redditbot.domain import Clock, Generation, GenerationRequest, Generator, Status, utcnow
 from redditbot.errors import ConfigError
 from redditbot.pipeline.context import load_target, thread_context
+from redditbot.quality.fewshot import stored_examples
 from redditbot.store import queries
 from redditbot.store.models import GenerationRow, ReplyJob
 
@@ -105,7 +106,17 @@ class GenerateStage:
             persona=(sub.persona if sub and sub.persona else model.persona),
             params=params,
             model=model.name if model.name != self.settings.model.name else None,
+            few_shot=self._few_shot(session, job),
         )
+
+    def _few_shot(self, session: Session, job: ReplyJob) -> tuple:
+        quality = self.settings.quality
+        if not quality.enabled:
+            return ()
+        return stored_examples(
+            session, job.subreddit, count=quality.few_shot,
+            max_chars=quality.few_shot_max_chars, exclude_link=job.link_fullname,
+        )  # fmt: skip
 
     def _store(self, jobs: list[ReplyJob], generations: list[Generation]) -> None:
         now = self.clock()

@@ -21,13 +21,13 @@ from redditbot.moderation.output_gate import ReplyState
 from redditbot.moderation.verdicts import verdict_to_dict
 from redditbot.pipeline.context import thread_context
 from redditbot.pipeline.generate import generation_count
+from redditbot.quality import Embedder, rerank_candidates
 from redditbot.store import queries
 from redditbot.store.models import GenerationRow, ModerationVerdictRow, PostedReply, ReplyJob
 
 log = logging.getLogger(__name__)
 
 RECENT_REPLIES = 50
-RANK = {Decision.APPROVE: 0, Decision.REVIEW: 1, Decision.REJECT: 2}
 
 
 @dataclass(frozen=True)
@@ -37,10 +37,6 @@ class Judged:
     text: str
     verdict: Verdict
     mean_logprob: float | None
-
-    def rank(self) -> tuple[int, float]:
-        """Lower is better: passing first, then the generator's own confidence."""
-        return RANK[self.verdict.decision], -(self.mean_logprob or float("-inf"))
 
 
 class ModerateStage:
@@ -54,6 +50,7 @@ class ModerateStage:
         account: str,
         owner: str,
         moderator_for: Callable[[str], object],
+        embedder: Embedder | None = None,
         max_generations: int = 3,
         batch: int = 32,
         lease: timedelta = timedelta(minutes=5),
@@ -63,6 +60,7 @@ class ModerateStage:
         self.sessions, self.settings, self.clock = sessions, settings, clock
         self.account, self.owner, self.moderator_for = account, owner, moderator_for
         self.max_generations, self.batch = max_generations, batch
+        self.embedder = embedder  # None: rank passing candidates by fluency alone
 
     def run_once(self) -> int:
         now = self.clock()
@@ -104,7 +102,11 @@ class ModerateStage:
         judged = [judge(candidate) for candidate in generation.candidates]
         for candidate in judged:
             session.add(_verdict_row(job.id, generation.id, candidate.verdict, now))
-        best = min(judged, key=Judged.rank)
+        reranked = rerank_candidates(
+            context, judged, settings=self.settings.quality, embedder=self.embedder
+        )
+        generation.candidates = reranked.stored_candidates(generation.candidates)
+        best = judged[reranked.best_index]
         generation.output = best.text
         self._advance(session, job, best, now)
 

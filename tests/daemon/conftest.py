@@ -163,6 +163,8 @@ name = "fake-model"
 max_retries = 1
 [moderation.toxicity]
 classifier = "wordlist"
+[quality]
+enabled = false
 [selection.caps]
 per_hour = 0
 per_day = 0

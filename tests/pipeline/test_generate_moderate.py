@@ -193,3 +193,48 @@ def test_a_target_deleted_since_selection_is_skipped_not_drafted(sqlite_sessions
     assert generator.requests == []
     skipped = job(sqlite_sessions, job_id)
     assert (skipped.status, skipped.reason) == ("skipped", "target_deleted")
+
+
+class KeywordEmbedder:
+    """A fake embedder: one dimension per keyword, so relevance is shared keywords."""
+
+    WORDS = ("file", "read", "pathlib", "shorter", "cat", "weather")
+
+    def embed(self, texts):
+        vectors = [[float(w in t.lower()) for w in self.WORDS] for t in texts]
+        return [[x / (sum(y * y for y in v) ** 0.5 or 1.0) for x in v] for v in vectors]
+
+
+def test_the_relevant_candidate_wins_and_every_score_is_stored(sqlite_sessions, job_id) -> None:
+    offtopic = "The weather is lovely today, I think I will walk the cat."
+    generator = ScriptedGenerator([(offtopic, -0.2), (CLEAN, -1.0)])
+    generate, _ = stages(sqlite_sessions, generator, settings())
+    moderate = ModerateStage(sqlite_sessions, settings(), account="bot", owner="me",
+                             moderator_for=lambda _: Moderator(settings().moderation),
+                             embedder=KeywordEmbedder(), clock=lambda: NOW)  # fmt: skip
+    generate.run_once()
+    moderate.run_once()
+    assert job(sqlite_sessions, job_id).reply_text == CLEAN
+    with sqlite_sessions() as session:
+        stored = session.scalars(select(GenerationRow)).one().candidates
+    assert [c["quality"]["chosen"] for c in stored] == [False, True]
+    assert stored[1]["quality"]["relevance_thread"] > stored[0]["quality"]["relevance_thread"]
+
+
+def test_requests_carry_few_shot_examples_from_other_stored_threads(sqlite_sessions, job_id):
+    other = Submission(id="p2", subreddit="learnpython", author="op2", title="Sorting a dict",
+                       created_utc=1.0)  # fmt: skip
+    answer = Comment(id="c9", subreddit="learnpython", link_id="t3_p2", parent_id="t3_p2",
+                     author="bob", body="sorted(d.items()) gives the pairs in order.",
+                     created_utc=2.0, score=12)  # fmt: skip
+    with sqlite_sessions.begin() as session:
+        queries.upsert_items(session, [other, answer], account="bot",
+                             bot_username="helper_bot", now=NOW)  # fmt: skip
+    generator = ScriptedGenerator([(CLEAN, -1.0)])
+    generate, _ = stages(sqlite_sessions, generator, settings())
+    generate.run_once()
+    (request,) = generator.requests
+    # the job's own thread (t3_p1) is never an example; the other thread's reply is
+    assert [(ctx.title, reply) for ctx, reply in request.few_shot] == [
+        ("Sorting a dict", "sorted(d.items()) gives the pairs in order.")
+    ]

@@ -1,0 +1,167 @@
+"""Choose the reply to post among a job's candidates, and say why.
+
+Moderation comes first: a candidate that passes always beats one held for review, which always
+beats one rejected. Among equals, the higher score wins:
+
+    score = w.target * relevance to the comment answered (cosine of sentence embeddings)
+          + w.thread * relevance to the thread (title and self-text)
+          + w.fluency * exp(mean token log-probability)  (the generator's geometric-mean
+                                                         token probability, in [0, 1])
+          + w.length * length fit  (min(len/target, target/len), in [0, 1])
+
+Every candidate's parts are returned so that the stage can store them with the generation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Protocol
+
+from redditbot.domain import Decision, ThreadContext, Verdict
+from redditbot.quality.embeddings import Embedder, cosine
+from redditbot.quality.settings import QualitySettings, QualityWeights
+
+DECISION_RANK = {Decision.APPROVE: 0, Decision.REVIEW: 1, Decision.REJECT: 2}
+
+
+class JudgedCandidate(Protocol):
+    """A candidate with its moderation verdict (``pipeline.moderate.Judged`` is one)."""
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def verdict(self) -> Verdict: ...
+
+    @property
+    def mean_logprob(self) -> float | None: ...
+
+
+@dataclass(frozen=True)
+class CandidateScore:
+    """One candidate's score and its parts (None: not computed, quality scoring is off)."""
+
+    decision: str
+    score: float
+    relevance_target: float | None
+    relevance_thread: float | None
+    fluency: float
+    length_fit: float | None
+    chars: int
+    chosen: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON-ready record stored under the candidate's ``"quality"`` key."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Reranked:
+    """The winner's index and every candidate's score, in the candidates' order."""
+
+    best_index: int
+    scores: tuple[CandidateScore, ...]
+
+    def stored_candidates(self, candidates: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """New copies of the stored candidate dicts, each with its ``"quality"`` record."""
+        return [
+            {**candidate, "quality": score.as_dict()}
+            for candidate, score in zip(candidates, self.scores, strict=True)
+        ]
+
+
+def rerank_candidates(
+    context: ThreadContext,
+    judged: Sequence[JudgedCandidate],
+    *,
+    settings: QualitySettings,
+    embedder: Embedder | None,
+) -> Reranked:
+    """Score every candidate and pick the best: moderation first, then the weighted score.
+
+    With ``settings.enabled`` false (or no embedder) the score is fluency alone, which is the
+    old rule: the generator's most confident passing candidate.
+    """
+    if not judged:
+        raise ValueError("rerank_candidates needs at least one candidate")
+    if settings.enabled and embedder is not None:
+        scores = _full_scores(context, judged, settings, embedder)
+    else:
+        scores = [_fluency_only(candidate) for candidate in judged]
+    best = min(range(len(judged)), key=lambda i: _rank(judged[i], scores[i]))
+    chosen = tuple(replace(score, chosen=i == best) for i, score in enumerate(scores))
+    return Reranked(best, chosen)
+
+
+def _rank(candidate: JudgedCandidate, score: CandidateScore) -> tuple[int, float]:
+    return DECISION_RANK[candidate.verdict.decision], -score.score
+
+
+def _full_scores(
+    context: ThreadContext,
+    judged: Sequence[JudgedCandidate],
+    settings: QualitySettings,
+    embedder: Embedder,
+) -> list[CandidateScore]:
+    target, thread, *replies = embedder.embed(
+        [target_text(context), thread_text(context), *(c.text for c in judged)]
+    )
+    goal = settings.target_chars_for(context.subreddit)
+    return [
+        _weighted(candidate, settings.weights, (cosine(reply, target), cosine(reply, thread)), goal)
+        for candidate, reply in zip(judged, replies, strict=True)
+    ]
+
+
+def _weighted(
+    candidate: JudgedCandidate,
+    weights: QualityWeights,
+    relevance: tuple[float, float],
+    target_chars: int,
+) -> CandidateScore:
+    on_target, on_thread = relevance
+    fluency = fluency_of(candidate.mean_logprob)
+    fit = length_fit(candidate.text, target_chars)
+    total = (
+        weights.target * on_target + weights.thread * on_thread
+        + weights.fluency * fluency + weights.length * fit
+    )  # fmt: skip
+    return CandidateScore(
+        decision=candidate.verdict.decision.value, score=round(total, 4),
+        relevance_target=round(on_target, 4), relevance_thread=round(on_thread, 4),
+        fluency=round(fluency, 4), length_fit=round(fit, 4), chars=len(candidate.text.strip()),
+    )  # fmt: skip
+
+
+def _fluency_only(candidate: JudgedCandidate) -> CandidateScore:
+    fluency = round(fluency_of(candidate.mean_logprob), 4)
+    return CandidateScore(
+        decision=candidate.verdict.decision.value, score=fluency, relevance_target=None,
+        relevance_thread=None, fluency=fluency, length_fit=None,
+        chars=len(candidate.text.strip()),
+    )  # fmt: skip
+
+
+def fluency_of(mean_logprob: float | None) -> float:
+    """exp(mean token log-probability), in [0, 1]; 0.0 when the backend gave none."""
+    return math.exp(min(mean_logprob, 0.0)) if mean_logprob is not None else 0.0
+
+
+def length_fit(text: str, target_chars: int) -> float:
+    """1.0 at the target length, falling as the ratio either way: min(n/t, t/n)."""
+    size = len(text.strip())
+    if size == 0:
+        return 0.0
+    return min(size / target_chars, target_chars / size)
+
+
+def thread_text(context: ThreadContext) -> str:
+    """The thread as relevance sees it: title and self-text."""
+    return f"{context.title}\n{context.selftext}".strip()
+
+
+def target_text(context: ThreadContext) -> str:
+    """What the reply answers: the target comment, or the thread when answering the post."""
+    return (context.target_body or "").strip() or thread_text(context)
