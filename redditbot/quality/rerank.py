@@ -110,7 +110,13 @@ def _full_scores(
     )
     goal = settings.target_chars_for(context.subreddit)
     return [
-        _weighted(candidate, settings.weights, (cosine(reply, target), cosine(reply, thread)), goal)
+        _weighted(
+            candidate,
+            settings.weights,
+            (cosine(reply, target), cosine(reply, thread)),
+            goal,
+            cap=settings.relevance_cap,
+        )
         for candidate, reply in zip(judged, replies, strict=True)
     ]
 
@@ -120,12 +126,13 @@ def _weighted(
     weights: QualityWeights,
     relevance: tuple[float, float],
     target_chars: int,
+    cap: float = 1.0,
 ) -> CandidateScore:
     on_target, on_thread = relevance
     fluency = fluency_of(candidate.mean_logprob)
     fit = length_fit(candidate.text, target_chars)
     total = (
-        weights.target * on_target + weights.thread * on_thread
+        weights.target * min(on_target, cap) + weights.thread * min(on_thread, cap)
         + weights.fluency * fluency + weights.length * fit
     )  # fmt: skip
     return CandidateScore(

@@ -32,6 +32,13 @@ class QualitySettings(_Strict):
         "generator is most confident in wins (the rule before reranking)",
     )
     weights: QualityWeights = Field(default_factory=QualityWeights)
+    relevance_cap: float = Field(
+        0.85,
+        ge=0.0,
+        le=1.0,
+        description="relevance above this scores as this: a reply closer to the comment than "
+        "that is copying it, not answering it",
+    )
     target_chars: int = Field(280, ge=1, description="reply length that scores best, characters")
     subreddit_target_chars: dict[str, int] = Field(
         default_factory=dict, description="per-subreddit target length (name: characters)"

@@ -168,3 +168,19 @@ def test_fluency_and_length_fit_bounds():
 def test_no_candidates_is_a_bug(fake_embedder):
     with pytest.raises(ValueError, match="at least one"):
         rerank_candidates(BREAD, [], settings=QualitySettings(), embedder=fake_embedder)
+
+
+def test_copying_the_comment_does_not_beat_answering_it(fake_embedder):
+    """Above the cap, more similarity is an echo, not relevance (seen in the benchmark)."""
+    echo = Judged(BREAD.target_body, verdict(Decision.APPROVE), -0.5)
+    answer = Judged(ON_TOPIC, verdict(Decision.APPROVE), -0.4)  # a little more fluent
+    weights = QualityWeights(target=1.0, thread=0.0, fluency=0.01, length=0.0)
+    uncapped = QualitySettings(relevance_cap=1.0, weights=weights)
+    first = rerank_candidates(BREAD, [echo, answer], settings=uncapped, embedder=fake_embedder)
+    assert first.best_index == 0  # without the cap, the copy wins on relevance
+    answer_relevance = first.scores[1].relevance_target
+    assert 0 < answer_relevance < first.scores[0].relevance_target
+    capped = uncapped.model_copy(update={"relevance_cap": answer_relevance})
+    second = rerank_candidates(BREAD, [echo, answer], settings=capped, embedder=fake_embedder)
+    assert second.best_index == 1
+    assert second.scores[0].relevance_target == first.scores[0].relevance_target  # stored raw
