@@ -177,34 +177,6 @@ def title_problems(title: str, body: str, posting: OriginalPostSettings) -> list
 # --------------------------------------------------------------------------- store helpers
 
 
-def claim_post_jobs(
-    session: Session,
-    *,
-    account: str,
-    status: Status,
-    owner: str,
-    now: datetime,
-    lease: timedelta,
-    limit: int,
-    extra: Sequence[Any] = (),
-) -> list[PostJob]:
-    """Lease up to ``limit`` due post jobs in ``status``; other instances skip locked rows."""
-    due = or_(PostJob.not_before.is_(None), PostJob.not_before <= now)
-    free = or_(PostJob.lease_expires_at.is_(None), PostJob.lease_expires_at < now)
-    query = (
-        select(PostJob)
-        .where(PostJob.account == account, PostJob.status == status.value, due, free, *extra)
-        .order_by(PostJob.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    jobs = list(session.scalars(query))
-    for job in jobs:
-        job.lease_owner, job.lease_expires_at = owner, now + lease
-    session.flush()
-    return jobs
-
-
 # --------------------------------------------------------------------------- stages
 
 
@@ -300,8 +272,9 @@ class PostWriter:
         now = self.clock()
         with self.sessions.begin() as session:
             self._requeue_abandoned(session, now)
-            jobs = claim_post_jobs(
+            jobs = queries.claim_jobs(
                 session,
+                model=PostJob,
                 account=self.account,
                 status=Status.QUEUED,
                 owner=self.owner,
@@ -411,8 +384,9 @@ class PostModerator:
     def run_once(self) -> int:
         now = self.clock()
         with self.sessions.begin() as session:
-            jobs = claim_post_jobs(
+            jobs = queries.claim_jobs(
                 session,
+                model=PostJob,
                 account=self.account,
                 status=Status.DRAFTED,
                 owner=self.owner,
@@ -488,8 +462,9 @@ class PostSender:
         now = self.clock()
         paused = select(Subreddit.name).where(Subreddit.paused_until > now)
         with self.sessions.begin() as session:
-            jobs = claim_post_jobs(
+            jobs = queries.claim_jobs(
                 session,
+                model=PostJob,
                 account=self.account,
                 status=Status.APPROVED,
                 owner=self.owner,

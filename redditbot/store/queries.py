@@ -161,14 +161,18 @@ def claim_jobs(
     lease: timedelta,
     limit: int,
     extra: Sequence[Any] = (),
-) -> list[ReplyJob]:
-    """Lease up to ``limit`` due jobs in ``status``; other instances skip the locked rows."""
-    due = or_(ReplyJob.not_before.is_(None), ReplyJob.not_before <= now)
-    free = or_(ReplyJob.lease_expires_at.is_(None), ReplyJob.lease_expires_at < now)
+    model: type = ReplyJob,
+) -> list[Any]:
+    """Lease up to ``limit`` due jobs in ``status``; other instances skip the locked rows.
+
+    ``model`` is any job table with the state-machine columns (reply_jobs, post_jobs).
+    """
+    due = or_(model.not_before.is_(None), model.not_before <= now)
+    free = or_(model.lease_expires_at.is_(None), model.lease_expires_at < now)
     query = (
-        select(ReplyJob)
-        .where(ReplyJob.account == account, ReplyJob.status == status.value, due, free, *extra)
-        .order_by(ReplyJob.id)
+        select(model)
+        .where(model.account == account, model.status == status.value, due, free, *extra)
+        .order_by(model.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
