@@ -180,21 +180,13 @@ class Poster:
 
     def _count_forbidden(self, subreddit: str) -> None:
         """Repeated 403s in a subreddit pause posting there, in the log and the store."""
-        now = self.clock()
         with self.sessions.begin() as session:
-            sub = session.get(Subreddit, subreddit) or Subreddit(name=subreddit, first_seen_at=now)
-            session.add(sub)
-            sub.forbidden_count = (sub.forbidden_count or 0) + 1
-            if sub.forbidden_count >= self.limits.forbidden_to_pause:
-                sub.paused_until = now + self.limits.pause_for
-                sub.pause_reason = f"{sub.forbidden_count} consecutive 403 answers"
-                sub.forbidden_count = 0
-                message = f"r/{subreddit} paused until {sub.paused_until:%Y-%m-%d %H:%M} UTC"
-                log.warning("%s: %s", message, sub.pause_reason)
-                queries.record_event(
-                    session, "subreddit_paused", message, now=now, level="warning",
-                    account=self.account, subreddit=subreddit,
-                )  # fmt: skip
+            until = queries.count_forbidden(
+                session, subreddit, account=self.account, now=self.clock(),
+                threshold=self.limits.forbidden_to_pause, pause_for=self.limits.pause_for,
+            )  # fmt: skip
+        if until:
+            log.warning("r/%s paused until %s after repeated 403 answers", subreddit, until)
 
     def _finish(self, job: ReplyJob, status: Status, *, reason: str) -> None:
         with self.sessions.begin() as session:

@@ -548,23 +548,13 @@ class PostSender:
 
     def _count_forbidden(self, subreddit: str) -> None:
         """Repeated 403s pause the subreddit (replies and posts alike)."""
-        now = self.clock()
         with self.sessions.begin() as session:
-            sub = session.get(Subreddit, subreddit) or Subreddit(name=subreddit, first_seen_at=now)
-            session.add(sub)
-            sub.forbidden_count = (sub.forbidden_count or 0) + 1
-            if sub.forbidden_count >= self.limits.forbidden_to_pause:
-                sub.paused_until, sub.forbidden_count = now + self.limits.pause_for, 0
-                sub.pause_reason = f"{self.limits.forbidden_to_pause} consecutive 403 answers"
-                queries.record_event(
-                    session,
-                    "subreddit_paused",
-                    sub.pause_reason,
-                    now=now,
-                    level="warning",
-                    account=self.account,
-                    subreddit=subreddit,
-                )
+            until = queries.count_forbidden(
+                session, subreddit, account=self.account, now=self.clock(),
+                threshold=self.limits.forbidden_to_pause, pause_for=self.limits.pause_for,
+            )  # fmt: skip
+        if until:
+            log.warning("r/%s paused until %s after repeated 403 answers", subreddit, until)
 
     # ------------------------------------------------------------------ reconciliation
 

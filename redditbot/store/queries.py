@@ -204,6 +204,28 @@ def count_jobs_by_status(session: Session, account: str | None = None) -> dict[s
     return {key: value for key, value in session.execute(query)}
 
 
+def count_forbidden(
+    session: Session, subreddit: str, *, account: str, now: datetime, threshold: int,
+    pause_for: timedelta,
+) -> datetime | None:  # fmt: skip
+    """Count a 403 in ``subreddit``; the ``threshold``-th pauses it (replies and posts alike),
+    recorded on the subreddit row and in the event log. Returns the end of a new pause."""
+    sub = session.get(Subreddit, subreddit) or Subreddit(name=subreddit, first_seen_at=now)
+    session.add(sub)
+    sub.forbidden_count = (sub.forbidden_count or 0) + 1
+    if sub.forbidden_count < threshold:
+        return None
+    sub.paused_until = now + pause_for
+    sub.pause_reason = f"{sub.forbidden_count} consecutive 403 answers"
+    sub.forbidden_count = 0
+    message = f"r/{subreddit} paused until {sub.paused_until:%Y-%m-%d %H:%M} UTC"
+    record_event(
+        session, "subreddit_paused", f"{message}: {sub.pause_reason}", now=now, level="warning",
+        account=account, subreddit=subreddit,
+    )  # fmt: skip
+    return sub.paused_until
+
+
 # --------------------------------------------------------------------------- events
 
 
