@@ -51,9 +51,11 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-def configure_logging(settings: Any, *, override: str | None = None, secrets=()) -> None:
-    """Root logging per ``[logging]`` (level, format), with secrets masked."""
-    handler = logging.StreamHandler()
+def configure_logging(
+    settings: Any, *, override: str | None = None, secrets=(), stream: Any = None
+) -> None:
+    """Root logging per ``[logging]`` (level, format) to stderr (or ``stream``), secrets masked."""
+    handler = logging.StreamHandler(stream)
     if settings.format == "json":
         handler.setFormatter(JsonFormatter())
     else:
