@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -176,17 +177,8 @@ class Poster:
     def _refused(self, job: ReplyJob, exc: TargetUnavailable) -> None:
         self._finish(job, Status.SKIPPED, reason=exc.reason)
         if exc.reason == "forbidden":
-            self._count_forbidden(job.subreddit)
-
-    def _count_forbidden(self, subreddit: str) -> None:
-        """Repeated 403s in a subreddit pause posting there, in the log and the store."""
-        with self.sessions.begin() as session:
-            until = queries.count_forbidden(
-                session, subreddit, account=self.account, now=self.clock(),
-                threshold=self.limits.forbidden_to_pause, pause_for=self.limits.pause_for,
-            )  # fmt: skip
-        if until:
-            log.warning("r/%s paused until %s after repeated 403 answers", subreddit, until)
+            count_forbidden(self.sessions, job.subreddit, account=self.account,
+                            now=self.clock(), limits=self.limits)  # fmt: skip
 
     def _finish(self, job: ReplyJob, status: Status, *, reason: str) -> None:
         with self.sessions.begin() as session:
@@ -242,6 +234,18 @@ class Poster:
                 session, kind, message, now=self.clock(), level="warning", account=self.account,
                 subreddit=job.subreddit, job_id=job.id, fullname=job.target_fullname,
             )  # fmt: skip
+
+
+def count_forbidden(sessions: sessionmaker[Session], subreddit: str, *, account: str, now,
+                    limits: Any) -> None:  # fmt: skip
+    """A 403 in ``subreddit``: repeated ones pause it (replies and posts), in the log and store."""
+    with sessions.begin() as session:
+        until = queries.count_forbidden(
+            session, subreddit, account=account, now=now,
+            threshold=limits.forbidden_to_pause, pause_for=limits.pause_for,
+        )  # fmt: skip
+    if until:
+        log.warning("r/%s paused until %s after repeated 403 answers", subreddit, until)
 
 
 def _age_key(comment: PostedComment) -> tuple[float, int]:

@@ -47,6 +47,7 @@ from redditbot.errors import (
 )
 from redditbot.moderation.output_gate import ReplyState
 from redditbot.moderation.verdicts import verdict_to_dict
+from redditbot.pipeline.post import count_forbidden
 from redditbot.posting_settings import OriginalPostSettings
 from redditbot.store import queries
 from redditbot.store.models import PostJob, SubmissionRow, Subreddit
@@ -499,7 +500,10 @@ class PostSender:
             return self._delay(job, exc)
         except TargetUnavailable as exc:
             self._finish(job, Status.SKIPPED, exc.reason)
-            return self._count_forbidden(job.subreddit) if exc.reason == "forbidden" else None
+            if exc.reason == "forbidden":
+                count_forbidden(self.sessions, job.subreddit, account=self.account,
+                                now=self.clock(), limits=self.limits)  # fmt: skip
+            return None
         return self._record(job, created, reconciled=False)
 
     def _mark_posting(self, job: PostJob) -> bool:
@@ -545,16 +549,6 @@ class PostSender:
             queries.move(row, Status.APPROVED, now=now, reason="ratelimit")
             row.not_before, row.attempts = now + timedelta(seconds=wait), row.attempts - 1
         log.info("post job %s: rate limited, retrying in %.0f s", job.id, wait)
-
-    def _count_forbidden(self, subreddit: str) -> None:
-        """Repeated 403s pause the subreddit (replies and posts alike)."""
-        with self.sessions.begin() as session:
-            until = queries.count_forbidden(
-                session, subreddit, account=self.account, now=self.clock(),
-                threshold=self.limits.forbidden_to_pause, pause_for=self.limits.pause_for,
-            )  # fmt: skip
-        if until:
-            log.warning("r/%s paused until %s after repeated 403 answers", subreddit, until)
 
     # ------------------------------------------------------------------ reconciliation
 
