@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from redditbot.domain import Clock, PostedComment, RedditGateway, Status, utcnow
@@ -189,16 +189,10 @@ class Poster:
 
     def reconcile(self, *, stale_only: bool) -> int:
         """Settle jobs left in ``posting``; at start-up (single instance) all of them."""
-        now = self.clock()
         with self.sessions() as session:
-            query = select(ReplyJob).where(
-                ReplyJob.account == self.account, ReplyJob.status == Status.POSTING.value
+            jobs = queries.jobs_in_posting(
+                session, account=self.account, now=self.clock(), stale_only=stale_only
             )
-            if stale_only:
-                query = query.where(
-                    or_(ReplyJob.lease_expires_at.is_(None), ReplyJob.lease_expires_at < now)
-                )
-            jobs = list(session.scalars(query))
         for job in jobs:
             try:
                 self.reconcile_job(job)

@@ -183,6 +183,16 @@ def claim_jobs(
     return jobs
 
 
+def jobs_in_posting(
+    session: Session, *, account: str, now: datetime, stale_only: bool, model: type = ReplyJob
+) -> list[Any]:
+    """Jobs left in ``posting``: those whose lease ran out, or (``stale_only=False``) all."""
+    query = select(model).where(model.account == account, model.status == Status.POSTING.value)
+    if stale_only:
+        query = query.where(or_(model.lease_expires_at.is_(None), model.lease_expires_at < now))
+    return list(session.scalars(query))
+
+
 def move(
     job: ReplyJob, target: Status, *, now: datetime, reason: str | None = None, keep_lease=False
 ) -> None:
