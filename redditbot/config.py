@@ -310,6 +310,11 @@ class Settings(BaseSettings):
         """Global ``[housekeeping]`` with the subreddit's overrides merged in."""
         return _merged(self.housekeeping, self._overrides(subreddit, "housekeeping"))
 
+    def persona_for(self, subreddit: str) -> str:
+        """The subreddit's persona, else the model's default one."""
+        sub = self.subreddit(subreddit)
+        return sub.persona if sub and sub.persona else self.model_for(subreddit).persona
+
     def dry_run_for(self, subreddit: str) -> bool:
         """Dry run is on if it is on globally or for this subreddit."""
         sub = self.subreddit(subreddit)

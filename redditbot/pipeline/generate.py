@@ -95,7 +95,6 @@ class GenerateStage:
 
     def _request(self, session: Session, job: ReplyJob) -> GenerationRequest:
         model = self.settings.model_for(job.subreddit)
-        sub = self.settings.subreddit(job.subreddit)
         params = model.default_sampling()
         tries = generation_count(session, job.id)
         if params.seed is None:  # reproducible per job and try, different on each regeneration
@@ -103,7 +102,7 @@ class GenerateStage:
         return GenerationRequest(
             key=str(job.id),
             context=thread_context(session, job.target_fullname, job.subreddit),
-            persona=(sub.persona if sub and sub.persona else model.persona),
+            persona=self.settings.persona_for(job.subreddit),
             params=params,
             model=model.name if model.name != self.settings.model.name else None,
             few_shot=self._few_shot(session, job),

@@ -90,7 +90,7 @@ class ModerateStage:
             .order_by(GenerationRow.id.desc())
         ).first()
         context = thread_context(session, job.target_fullname, job.subreddit)
-        persona = self._persona(job.subreddit)
+        persona = self.settings.persona_for(job.subreddit)
         state = ReplyState(recent_replies=recent, persona=persona, system_prompt=persona)
         moderator = self.moderator_for(job.subreddit)
 
@@ -140,10 +140,6 @@ class ModerateStage:
     def _review_mode(self, subreddit: str) -> bool:
         sub = self.settings.subreddit(subreddit)
         return bool(sub and sub.review)
-
-    def _persona(self, subreddit: str) -> str:
-        sub = self.settings.subreddit(subreddit)
-        return sub.persona if sub and sub.persona else self.settings.model_for(subreddit).persona
 
 
 def _verdict_row(job_id: int, generation_id: int, verdict: Verdict, now) -> ModerationVerdictRow:

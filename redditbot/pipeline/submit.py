@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from redditbot.domain import (
@@ -323,7 +323,7 @@ class PostWriter:
         return GenerationRequest(
             key=str(job.id),
             context=instruction_context(job.subreddit),
-            persona=persona_for(self.settings, job.subreddit),
+            persona=self.settings.persona_for(job.subreddit),
             params=params,
             model=model.name if model.name != self.settings.model.name else None,
             few_shot=few_shot_examples(session, job.subreddit, shots),
@@ -411,7 +411,7 @@ class PostModerator:
 
     def _judge(self, job: PostJob, recent: tuple[str, ...], now: datetime) -> None:
         title, body = job.title or "", job.body or ""
-        persona = persona_for(self.settings, job.subreddit)
+        persona = self.settings.persona_for(job.subreddit)
         draft = Draft(
             f"{title}\n\n{body}", job.subreddit, ThreadContext(job.subreddit, ""), persona
         )
@@ -554,16 +554,11 @@ class PostSender:
 
     def reconcile(self, *, stale_only: bool) -> int:
         """Settle post jobs left in ``posting``; at start-up (single instance) all of them."""
-        now = self.clock()
-        query = select(PostJob).where(
-            PostJob.account == self.account, PostJob.status == Status.POSTING.value
-        )
-        if stale_only:
-            query = query.where(
-                or_(PostJob.lease_expires_at.is_(None), PostJob.lease_expires_at < now)
-            )
         with self.sessions() as session:
-            jobs = list(session.scalars(query))
+            jobs = queries.jobs_in_posting(
+                session, account=self.account, now=self.clock(), stale_only=stale_only,
+                model=PostJob,
+            )  # fmt: skip
         for job in jobs:
             try:
                 self.reconcile_job(job)
@@ -684,11 +679,6 @@ class SubmitStage:
 
 
 # --------------------------------------------------------------------------- prompt parts
-
-
-def persona_for(settings: Any, subreddit: str) -> str:
-    sub = settings.subreddit(subreddit)
-    return sub.persona if sub and sub.persona else settings.model_for(subreddit).persona
 
 
 def instruction_context(subreddit: str) -> ThreadContext:

@@ -116,7 +116,7 @@ def export_dataset_command(ctx, args: argparse.Namespace) -> int:
     """Write the pairs as JSON lines and say how many there are."""
     dataset = load_dataset(ctx.settings, args)
     out = args.out or Path(f"{dataset.subreddit}.jsonl")
-    written = write_jsonl(dataset.records(persona_for(ctx.settings, args.subreddit)), out)
+    written = write_jsonl(dataset.records(ctx.settings.persona_for(args.subreddit)), out)
     ctx.print(f"wrote {written} pairs to {out}")
     _print_counts(ctx, dataset)
     return 0
@@ -136,7 +136,7 @@ def train_command(ctx, args: argparse.Namespace) -> int:
         base=args.base or model.name,
         out_dir=out,
         model_settings=model,
-        persona=persona_for(settings, args.subreddit),
+        persona=settings.persona_for(args.subreddit),
         config=train_config(args, model),
         resume=args.resume,
         on_progress=ProgressPrinter(ctx.print),
@@ -198,12 +198,6 @@ def load_dataset(settings: Any, args: argparse.Namespace) -> Dataset:
             )
     finally:
         engine.dispose()
-
-
-def persona_for(settings: Any, subreddit: str) -> str:
-    """The system prompt the generator uses in ``subreddit`` (as in the generate stage)."""
-    table = settings.subreddit(subreddit)
-    return table.persona if table and table.persona else settings.model_for(subreddit).persona
 
 
 def _print_counts(ctx, dataset: Dataset) -> None:
