@@ -1,8 +1,8 @@
 """Batched decoding with per-row sampling parameters and per-row seeds (torch only).
 
-Each prompt is run alone, then the rows' KV caches are stacked left-padded, so that every row's
-last token sits in the last column; each row keeps its own position ids, so padding does not
-shift them. Each step samples every
+The prompts are run (their shared prefix once, then in small right-padded groups), then the
+rows' KV caches are stacked left-padded, so that every row's last token sits in the last column;
+each row keeps its own position ids, so padding does not shift them. Each step samples every
 row with its own temperature, top-k, top-p, repetition penalty and random generator, which makes
 a seeded row's output independent of the rows it shares a batch with.
 """
@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+from transformers.cache_utils import DynamicLayer
 
 from redditbot.domain import SamplingParams
 
@@ -133,30 +134,39 @@ def _record_step(rows, outputs, active, tokens, logprobs, eos) -> list[int]:
     return keep
 
 
+CPU_PREFILL_GROUP = 4
+"""Distinct prompts run together in one prefill call on a CPU (a GPU runs them all at once).
+
+Four neighbours by length waste little on padding and read the weights a quarter as often as
+one prompt per call; measured on 2 cores: 30-40 % less prefill time than one by one, while 16
+at once wastes more on padding than it saves."""
+
+
 def prefill(model, rows: Sequence[DecodeRow], device: str) -> tuple[Any, _Batch]:
     """Run the prompts and stack their KV caches, left-padded, into one batch cache.
 
-    The prefix common to all rows (the persona and rules) is computed once; each distinct
-    prompt's own part is then run alone, without padding or a mask (on a CPU a padded, masked
-    batch costs more than the rows one by one). Returns the last logits [rows, vocab] and the
-    batch, whose rows' caches are stacked left-padded behind an attention mask.
+    The prefix common to all rows (the persona and rules) is computed once. The distinct
+    prompts, sorted by length, then run in small groups on top of it (see ``_prefill_group``).
+    Returns the last logits [rows, vocab] and the batch, whose rows' caches are stacked
+    left-padded behind an attention mask.
     """
-    shared = _common_prefix([row.prompt_ids for row in rows])
+    prompts = sorted({row.prompt_ids for row in rows}, key=len)
+    shared = _common_prefix(prompts)
     prefix_cache = None
     if shared:
-        prefix = torch.tensor([rows[0].prompt_ids[:shared]], dtype=torch.long, device=device)
+        prefix = torch.tensor([prompts[0][:shared]], dtype=torch.long, device=device)
         prefix_cache = _cache_of(forward(model, None, input_ids=prefix, logits_to_keep=1))
+    group = len(prompts) if str(device).startswith("cuda") else CPU_PREFILL_GROUP
     runs: dict[tuple[int, ...], tuple] = {}
-    for row in rows:
-        if row.prompt_ids not in runs:
-            own = torch.tensor([row.prompt_ids[shared:]], dtype=torch.long, device=device)
-            cache = _fork(prefix_cache) if prefix_cache is not None else None
-            out = forward(model, cache, input_ids=own, logits_to_keep=1)
-            runs[row.prompt_ids] = (out.logits[:, -1, :].float(), _cache_of(out))
+    for start in range(0, len(prompts), group):
+        chunk = prompts[start : start + group]
+        template = _prefill_group(model, chunk, shared, prefix_cache, device, runs)
     lengths = [len(row.prompt_ids) for row in rows]
     width = max(lengths)
-    logits = torch.cat([runs[row.prompt_ids][0] for row in rows])
-    cache = _stack_left_padded([runs[row.prompt_ids][1] for row in rows], width)
+    logits = torch.stack([runs[row.prompt_ids][0] for row in rows])
+    room = max(row.params.max_new_tokens for row in rows)
+    layers = [runs[row.prompt_ids][1] for row in rows]
+    cache = _stack_left_padded(template, layers, width, room)
     attention = torch.tensor(
         [[0] * (width - n) + [1] * n for n in lengths], dtype=torch.long, device=device
     )
@@ -164,13 +174,107 @@ def prefill(model, rows: Sequence[DecodeRow], device: str) -> tuple[Any, _Batch]
     return logits, _Batch(cache, attention, positions, list(range(len(rows))))
 
 
-def _stack_left_padded(caches: list, width: int):
-    """One batch cache from per-row caches, each padded on the left to ``width`` positions."""
-    merged = _fork(caches[0])
+def _prefill_group(model, prompts, shared: int, prefix_cache, device, runs: dict):
+    """Run the prompts' own parts (after the shared prefix) in one call, right-padded.
+
+    No mask is needed: attention is causal, so no real token sees the padding after it, and
+    each prompt gets the logits and keys it would get alone. Stores, for each prompt, its last
+    logits [vocab] and its keys and values per layer in ``runs``; returns the call's cache.
+    """
+    width = max(len(p) for p in prompts) - shared
+    padded = [list(p[shared:]) + [p[-1]] * (width - len(p) + shared) for p in prompts]
+    cache = _expand(prefix_cache, len(prompts)) if prefix_cache is not None else None
+    ends = [len(p) - shared - 1 for p in prompts]
+    keep = sorted(set(ends))
+    out = forward(
+        model,
+        cache,
+        input_ids=torch.tensor(padded, dtype=torch.long, device=device),
+        logits_to_keep=torch.tensor(keep, dtype=torch.long, device=device),
+    )
+    cache = _cache_of(out)
+    for i, (prompt, end) in enumerate(zip(prompts, ends, strict=True)):
+        states = [
+            (layer.keys[i : i + 1, :, : len(prompt)], layer.values[i : i + 1, :, : len(prompt)])
+            for layer in cache.layers
+        ]
+        runs[prompt] = (out.logits[i, keep.index(end)].float(), states)
+    return cache
+
+
+def _expand(cache, rows: int):
+    """The one-row prefix cache seen as ``rows`` rows (views; the prefix itself is untouched)."""
+    expanded = _fork(cache)
+    for layer in expanded.layers:
+        layer.keys = layer.keys.expand(rows, -1, -1, -1)
+        layer.values = layer.values.expand(rows, -1, -1, -1)
+    return expanded
+
+
+def _stack_left_padded(template, layers: list, width: int, room: int):
+    """One batch cache from per-row (keys, values) per layer, padded on the left to ``width``.
+
+    Its full-attention layers have room for ``room`` more positions, so that decoding writes
+    each new key and value in place instead of copying the whole cache every step (a quarter of
+    a decoding step's time on a CPU with the growing cache).
+    """
+    merged = _fork(template)
     for index, layer in enumerate(merged.layers):
-        layer.keys = torch.cat([_pad_left(c.layers[index].keys, width) for c in caches])
-        layer.values = torch.cat([_pad_left(c.layers[index].values, width) for c in caches])
+        keys = torch.cat([_pad_left(row[index][0], width) for row in layers])
+        values = torch.cat([_pad_left(row[index][1], width) for row in layers])
+        if type(layer) is DynamicLayer:  # sliding-window and other layers keep their own rules
+            merged.layers[index] = _PreallocatedLayer(keys, values, room)
+        else:
+            layer.keys, layer.values = keys, values
     return merged
+
+
+class _PreallocatedLayer(DynamicLayer):
+    """A decoding layer cache with spare room: ``update`` writes in place and returns views.
+
+    A ``DynamicLayer`` as far as attention and mask code can tell, with the same keys and
+    values, but whose growth by a token costs a write of that token instead of a copy of all.
+    """
+
+    def __init__(self, keys, values, room: int) -> None:
+        self.is_initialized, self.device = True, keys.device
+        rows, heads, length, _ = keys.shape
+        self._keys = keys.new_empty(rows, heads, length + room, keys.shape[-1])
+        self._values = values.new_empty(rows, heads, length + room, values.shape[-1])
+        self._keys[:, :, :length] = keys
+        self._values[:, :, :length] = values
+        self._length = length
+
+    @property
+    def keys(self):
+        return self._keys[:, :, : self._length]
+
+    @keys.setter
+    def keys(self, tensor) -> None:  # anything that replaces the keys outright loses the room
+        self._keys, self._length = tensor, tensor.shape[-2]
+
+    @property
+    def values(self):
+        return self._values[:, :, : self._length]
+
+    @values.setter
+    def values(self, tensor) -> None:
+        self._values = tensor
+
+    def update(self, key_states, value_states, *args, **kwargs):
+        end = self._length + key_states.shape[-2]
+        if end > self._keys.shape[-2]:
+            raise RuntimeError(f"decode cache full: {end} > {self._keys.shape[-2]} positions")
+        self._keys[:, :, self._length : end] = key_states
+        self._values[:, :, self._length : end] = value_states
+        self._length = end
+        return self.keys, self.values
+
+    def get_seq_length(self) -> int:
+        return self._length
+
+    def batch_select_indices(self, indices) -> None:
+        self._keys, self._values = self._keys[indices], self._values[indices]
 
 
 def _fork(cache):

@@ -244,15 +244,15 @@ def test_load_of_a_broken_directory_is_a_clear_error(tmp_path):
 
 
 class _CountingModel:
-    """Wraps a model and counts the prompt tokens it is asked to run."""
+    """Wraps a model and records the shape of each prompt pass it is asked to run."""
 
     def __init__(self, model) -> None:
         self.model, self.config, self.forward = model, model.config, model.forward
-        self.prompt_tokens = 0
+        self.prompt_passes: list[tuple[int, int]] = []
 
     def __call__(self, **kwargs):
         if "attention_mask" not in kwargs:  # prompt passes; decoding steps carry the mask
-            self.prompt_tokens += kwargs["input_ids"].shape[1]
+            self.prompt_passes.append(tuple(kwargs["input_ids"].shape))
         return self.model(**kwargs)
 
 
@@ -262,7 +262,45 @@ def test_shared_prefix_and_repeated_prompts_are_run_once(loaded):
     rows = [sampling.DecodeRow(i, 0, p, GREEDY, seed=None) for i, p in enumerate(prompts)]
     counting = _CountingModel(loaded.model)
     batched = sampling.decode_batch(counting, rows, eos_token_ids=[-1], device="cpu")
-    assert counting.prompt_tokens == 30 + 3 + 5  # not 33 + 35 + 33
+    # the persona once, then both distinct own parts in one call, right-padded to 5 tokens
+    assert counting.prompt_passes == [(1, 30), (2, 5)]
     alone = sampling.decode_batch(loaded.model, rows[1:2], eos_token_ids=[-1], device="cpu")
     assert batched[0].token_ids == batched[2].token_ids
     assert batched[1].token_ids == alone[0].token_ids
+
+
+def test_grouped_prefill_gives_each_prompt_what_it_gets_alone(loaded):
+    import torch
+
+    persona = tuple(range(10, 30))
+    prompts = [persona + tuple(range(100, 100 + n)) for n in (7, 1, 12, 3, 9, 5, 2)]
+    rows = [sampling.DecodeRow(i, 0, p, GREEDY, seed=None) for i, p in enumerate(prompts)]
+    counting = _CountingModel(loaded.model)
+    logits, batch = sampling.prefill(counting, rows, "cpu")
+    groups = sampling.CPU_PREFILL_GROUP
+    assert len(counting.prompt_passes) == 1 + -(-len(prompts) // groups)  # prefix + groups
+    width = max(len(p) for p in prompts)
+    for i, prompt in enumerate(prompts):  # against one plain forward pass of the whole prompt
+        alone = sampling.forward(loaded.model, None, input_ids=torch.tensor([prompt]))
+        torch.testing.assert_close(logits[i], alone.logits[0, -1], atol=1e-4, rtol=1e-4)
+        real = slice(width - len(prompt), width)  # left-padded in the batch
+        own_cache = sampling._cache_of(alone)
+        for layer, own in zip(batch.cache.layers, own_cache.layers, strict=True):
+            torch.testing.assert_close(layer.keys[i, :, real], own.keys[0], atol=1e-4, rtol=1e-4)
+            torch.testing.assert_close(
+                layer.values[i, :, real], own.values[0], atol=1e-4, rtol=1e-4
+            )
+
+
+def test_decoding_writes_into_a_preallocated_cache(loaded):
+    import torch
+
+    rows = [sampling.DecodeRow(0, 0, (5, 6, 7, 8), GREEDY, seed=None)]
+    _, batch = sampling.prefill(loaded.model, rows, "cpu")
+    layer = batch.cache.layers[0]
+    storage = layer.keys.untyped_storage().data_ptr()
+    tokens = torch.tensor([9])
+    for _ in range(GREEDY.max_new_tokens - 1):
+        batch.step(loaded.model, tokens)
+    assert batch.cache.get_seq_length() == 4 + GREEDY.max_new_tokens - 1
+    assert layer.keys.untyped_storage().data_ptr() == storage  # grown in place, never copied
