@@ -51,3 +51,19 @@ class WriteOutcomeUnknown(TransientError):
 
 class TargetUnavailable(PermanentError):
     """Reddit refused a reply for good: THREAD_LOCKED, DELETED_COMMENT, TOO_OLD, forbidden, …"""
+
+
+class PartialGenerationError(RedditbotError):
+    """Some requests of a batch were generated and some failed.
+
+    ``generations`` holds the replies that were made (not to be thrown away with the failures),
+    ``failures`` each failed request's key and error.
+    """
+
+    def __init__(self, generations: list, failures: dict[str, Exception]) -> None:
+        keys = ", ".join(sorted(failures))
+        first = next(iter(failures.values()))
+        super().__init__(f"{len(failures)} of {len(generations) + len(failures)} generations "
+                         f"failed ({keys}); first: {first}")  # fmt: skip
+        self.generations = generations
+        self.failures = failures

@@ -19,7 +19,12 @@ from dataclasses import asdict
 from typing import Any
 
 from redditbot.domain import Candidate, Generation, GenerationRequest
-from redditbot.errors import ConfigError, PermanentError, TransientError
+from redditbot.errors import (
+    ConfigError,
+    PartialGenerationError,
+    PermanentError,
+    TransientError,
+)
 from redditbot.generation.prompts import ApproxTokenizer, build_messages, render_plain
 from redditbot.generation.settings import ModelSettings
 from redditbot.generation.text import postprocess_reply
@@ -51,11 +56,30 @@ class OpenAIGenerator:
         self._tokenizer = ApproxTokenizer()
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[Generation]:
-        """One HTTP call per request, up to ``batch_size`` of them at a time."""
+        """One HTTP call per request, up to ``batch_size`` of them at a time.
+
+        One failed request does not cost the others their replies: when some fail and some
+        succeed, ``PartialGenerationError`` carries both. When all fail, the first error is
+        raised as it is; a ``ConfigError`` (a bad key, a wrong URL) always is.
+        """
         if len(requests) <= 1:
             return [self._generate_one(request) for request in requests]
         with ThreadPoolExecutor(max_workers=min(self.settings.batch_size, len(requests))) as pool:
-            return list(pool.map(self._generate_one, requests))
+            outcomes = list(pool.map(self._outcome, requests))
+        failures = {r.key: o for r, o in zip(requests, outcomes) if isinstance(o, Exception)}
+        generations = [outcome for outcome in outcomes if isinstance(outcome, Generation)]
+        if not failures:
+            return generations
+        config = [error for error in failures.values() if isinstance(error, ConfigError)]
+        if config or not generations:
+            raise (config or list(failures.values()))[0]
+        raise PartialGenerationError(generations, failures)
+
+    def _outcome(self, request: GenerationRequest) -> Generation | Exception:
+        try:
+            return self._generate_one(request)
+        except Exception as exc:  # noqa: BLE001 (kept per request; raised by generate)
+            return exc
 
     def _generate_one(self, request: GenerationRequest) -> Generation:
         model = request.model or self.settings.name

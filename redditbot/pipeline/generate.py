@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from redditbot.config import Settings
 from redditbot.domain import Clock, Generation, GenerationRequest, Generator, Status, utcnow
-from redditbot.errors import ConfigError
+from redditbot.errors import ConfigError, PartialGenerationError
 from redditbot.pipeline.context import load_target, thread_context
 from redditbot.quality.fewshot import stored_examples
 from redditbot.store import queries
@@ -62,6 +62,10 @@ class GenerateStage:
                 jobs, count_failure=False
             )  # e.g. the model is missing: not the jobs' fault
             raise
+        except PartialGenerationError as exc:  # keep the drafts made; retry only the failures
+            log.warning("generation: %s", exc)
+            self._store(jobs, exc.generations, failures=exc.failures)
+            return len(exc.generations)
         except Exception as exc:  # a model crash must not lose the jobs: recorded, retried
             log.exception("generation failed for jobs %s", [j.id for j in jobs])
             self._release(jobs, count_failure=True, reason=f"generation_error:{type(exc).__name__}")
@@ -117,9 +121,15 @@ class GenerateStage:
             max_chars=quality.few_shot_max_chars, exclude_link=job.link_fullname,
         )  # fmt: skip
 
-    def _store(self, jobs: list[ReplyJob], generations: list[Generation]) -> None:
+    def _store(
+        self,
+        jobs: list[ReplyJob],
+        generations: list[Generation],
+        failures: dict[str, Exception] | None = None,
+    ) -> None:
         now = self.clock()
         by_key = {g.key: g for g in generations}
+        failures = failures or {}
         with self.sessions.begin() as session:
             for job in jobs:
                 row = session.get(ReplyJob, job.id)
@@ -127,6 +137,10 @@ class GenerateStage:
                     log.warning("job %s was taken from us while generating; draft dropped", job.id)
                     continue
                 generation = by_key.get(str(job.id))
+                if str(job.id) in failures:
+                    error = failures[str(job.id)]
+                    self._retry_or_fail(row, now, f"generation_error:{type(error).__name__}")
+                    continue
                 if generation is None or not generation.candidates:
                     self._retry_or_fail(row, now, "generation_empty")
                     continue

@@ -11,7 +11,7 @@ import pytest
 from pydantic import SecretStr
 
 from redditbot.domain import GenerationRequest, SamplingParams
-from redditbot.errors import ConfigError, PermanentError, TransientError
+from redditbot.errors import ConfigError, PartialGenerationError, PermanentError, TransientError
 from redditbot.generation.openai_backend import OpenAIGenerator
 from redditbot.generation.settings import ModelSettings
 
@@ -136,6 +136,25 @@ def test_many_requests_come_back_in_order(server, thread):
     requests = [GenerationRequest(f"k{i}", thread) for i in range(5)]
     assert [g.key for g in make_generator(server).generate(requests)] == [r.key for r in requests]
     assert len(server.received) == 5
+
+
+def test_one_failed_request_does_not_cost_the_others_their_replies(server, thread):
+    server.script = [(200, completion("first.")), (400, "too long"), (200, completion("third."))]
+    requests = [GenerationRequest(f"k{i}", thread) for i in range(3)]
+    generator = make_generator(server, batch_size=1)  # one at a time: the script's order holds
+    with pytest.raises(PartialGenerationError) as error:
+        generator.generate(requests)
+    assert [g.key for g in error.value.generations] == ["k0", "k2"]
+    assert [g.candidates[0].text for g in error.value.generations] == ["first.", "third."]
+    assert list(error.value.failures) == ["k1"]
+    assert isinstance(error.value.failures["k1"], PermanentError)
+
+
+def test_a_batch_that_fails_whole_raises_the_error_itself(server, thread):
+    server.script = [(401, "bad key")] * 2
+    requests = [GenerationRequest(f"k{i}", thread) for i in range(2)]
+    with pytest.raises(ConfigError, match="check \\[model\\] api_key"):
+        make_generator(server).generate(requests)
 
 
 def test_timeout_is_retried_then_reported(server, thread):

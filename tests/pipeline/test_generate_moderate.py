@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from redditbot.config import Settings
 from redditbot.domain import Candidate, Comment, Generation, GenerationRequest, Submission
-from redditbot.errors import ModelNotFoundError
+from redditbot.errors import ModelNotFoundError, PartialGenerationError, TransientError
 from redditbot.moderation import Moderator
 from redditbot.pipeline.generate import GenerateStage
 from redditbot.pipeline.moderate import ModerateStage
@@ -171,6 +171,37 @@ def test_a_crashing_model_loses_no_job(sqlite_sessions, job_id) -> None:
         generate.run_once()
         assert job(sqlite_sessions, job_id).status == expected
     assert job(sqlite_sessions, job_id).reason == "generation_error:RuntimeError"
+
+
+def test_one_failed_request_keeps_the_other_drafts(sqlite_sessions, job_id) -> None:
+    with sqlite_sessions.begin() as session:
+        other = ReplyJob(
+            account="bot",
+            target_fullname="t1_c1",
+            subreddit="learnpython",
+            link_fullname="t3_p1",
+            status="queued",
+            created_at=NOW,
+            updated_at=NOW,
+        )
+        session.add(other)
+        session.flush()
+        other_id = other.id  # fmt: skip
+
+    class HalfFailing(ScriptedGenerator):
+        def generate(self, requests):
+            done = [self._one(r, [(CLEAN, -0.5)]) for r in requests if r.key == str(job_id)]
+            raise PartialGenerationError(done, {str(other_id): TransientError("HTTP 503")})
+
+    generate, _ = stages(sqlite_sessions, HalfFailing(), settings())
+    assert generate.run_once() == 1
+    drafted, retried = job(sqlite_sessions, job_id), job(sqlite_sessions, other_id)
+    assert drafted.status == "drafted"
+    assert (retried.status, retried.attempts) == ("queued", 1)
+    assert retried.reason == "generation_error:TransientError"
+    with sqlite_sessions() as session:
+        rows = session.scalars(select(GenerationRow)).all()
+    assert [(row.job_id, row.output) for row in rows] == [(job_id, CLEAN)]
 
 
 def test_a_missing_model_stops_the_stage_but_keeps_the_job(sqlite_sessions, job_id) -> None:
