@@ -71,18 +71,16 @@ def job_id(sqlite_sessions) -> int:
     with sqlite_sessions.begin() as session:
         queries.upsert_items(session, [post, parent, target], account="bot",
                              bot_username="helper_bot", now=NOW)  # fmt: skip
-        job = ReplyJob(
-            account="bot",
-            target_fullname="t1_c2",
-            subreddit="learnpython",
-            link_fullname="t3_p1",
-            status="queued",
-            created_at=NOW,
-            updated_at=NOW,
-        )
-        session.add(job)
-        session.flush()
-        return job.id
+        return queued_job(session, "t1_c2")
+
+
+def queued_job(session, target: str) -> int:
+    """A queued reply job for ``target`` in the thread the ``job_id`` fixture stores."""
+    job = ReplyJob(account="bot", target_fullname=target, subreddit="learnpython",
+                   link_fullname="t3_p1", status="queued", created_at=NOW, updated_at=NOW)  # fmt: skip
+    session.add(job)
+    session.flush()
+    return job.id
 
 
 def stages(sessions, generator, config: Settings):
@@ -175,18 +173,7 @@ def test_a_crashing_model_loses_no_job(sqlite_sessions, job_id) -> None:
 
 def test_one_failed_request_keeps_the_other_drafts(sqlite_sessions, job_id) -> None:
     with sqlite_sessions.begin() as session:
-        other = ReplyJob(
-            account="bot",
-            target_fullname="t1_c1",
-            subreddit="learnpython",
-            link_fullname="t3_p1",
-            status="queued",
-            created_at=NOW,
-            updated_at=NOW,
-        )
-        session.add(other)
-        session.flush()
-        other_id = other.id  # fmt: skip
+        other_id = queued_job(session, "t1_c1")  # alice's comment, in the same thread
 
     class HalfFailing(ScriptedGenerator):
         def generate(self, requests):
