@@ -76,8 +76,8 @@ def job_id(sqlite_sessions) -> int:
 
 def queued_job(session, target: str) -> int:
     """A queued reply job for ``target`` in the thread the ``job_id`` fixture stores."""
-    job = ReplyJob(account="bot", target_fullname=target, subreddit="learnpython",
-                   link_fullname="t3_p1", status="queued", created_at=NOW, updated_at=NOW)  # fmt: skip
+    where = {"account": "bot", "subreddit": "learnpython", "link_fullname": "t3_p1"}
+    job = ReplyJob(target_fullname=target, status="queued", created_at=NOW, updated_at=NOW, **where)
     session.add(job)
     session.flush()
     return job.id
