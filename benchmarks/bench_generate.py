@@ -6,14 +6,19 @@ in its own subprocess so that its peak memory (max RSS) is its own; model loadin
 
 - ``baseline``: ``model.generate`` one prompt at a time (what a naive bot does).
 - ``batched``: ``TransformersGenerator`` with ``--batch-size`` (left padding, KV cache).
-- ``llama.cpp``: llama-cpp-python on the same GGUF file, one prompt at a time; skipped when
-  llama_cpp is not installed (it is optional and compiles for a long time: not installed here).
+- ``llama.cpp``: llama-cpp-python on the same GGUF file (Q4_1), one prompt at a time; skipped
+  when llama_cpp is not installed (the optional extra ``.[llamacpp]``: it compiles llama.cpp,
+  about 11 minutes on 2 cores).
 
 Reported per contender: aggregate new tokens per second (all replies / wall time), mean time to
 first token (from the moment its own prompt started), p50/p95 latency per reply (from the moment
 all jobs were queued, as in the bot, to the reply being complete), and peak RSS.
 
     .venv/bin/python benchmarks/bench_generate.py [--prompts 16] [--batch-size 16] [--threads 2]
+        [--repeat 3]
+
+``--repeat`` runs the contenders in turn that many rounds and reports the median ratio: on a
+shared machine one contender's minutes may be slower than another's for reasons of its own.
 """
 
 from __future__ import annotations
