@@ -85,7 +85,7 @@ def run_daemon(ctx: Context, args: argparse.Namespace) -> int:
     """The long-lived daemon; SIGTERM/SIGINT drain it within ``--grace`` seconds."""
     from redditbot.app import Fleet
     from redditbot.logs import configure_logging, secret_values
-    from redditbot.observability.server import start_for_bot
+    from redditbot.observability.server import start_for_fleet
 
     settings = ctx.settings
     configure_logging(
@@ -105,8 +105,8 @@ def run_daemon(ctx: Context, args: argparse.Namespace) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     notifier = SystemdNotifier.from_environment()
-    first = fleet.bots[0]  # health and metrics: the store is shared, the first bot stands in
-    server = start_for_bot(first, settings.observability)  # /readyz says "not started" meanwhile
+    first = fleet.bots[0]  # the watchdog rides on its scheduler
+    server = start_for_fleet(fleet.bots, settings.observability)  # "not started" meanwhile
     try:
         fleet.start(stages)
         ping_every = watchdog_interval()

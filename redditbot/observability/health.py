@@ -93,6 +93,40 @@ class BotHealth:
         }
 
 
+class FleetHealth:
+    """A ``HealthSource`` over several accounts' sources in one process (``redditbot.app.Fleet``).
+
+    Alive and ready only when every account is; a reason names its account when there are
+    several. Stage counters are summed over the accounts (the metric is per process).
+    """
+
+    def __init__(self, sources: Mapping[str, HealthSource]) -> None:
+        self.sources = dict(sources)
+
+    @property
+    def draining(self) -> bool:
+        return any(source.draining for source in self.sources.values())
+
+    def alive(self) -> bool:
+        return all([source.alive() for source in self.sources.values()])  # each notes its runs
+
+    def ready(self) -> tuple[bool, list[str]]:
+        reasons = []
+        for account, source in self.sources.items():
+            _, why = source.ready()
+            reasons += [f"{account}: {reason}" for reason in why] if len(self.sources) > 1 else why
+        return not reasons, reasons
+
+    def stage_stats(self) -> dict[str, dict[str, int]]:
+        totals: dict[str, dict[str, int]] = {}
+        for source in self.sources.values():
+            for stage, counters in source.stage_stats().items():
+                stage_totals = totals.setdefault(stage, {})
+                for key, value in counters.items():
+                    stage_totals[key] = stage_totals.get(key, 0) + value
+        return totals
+
+
 def generator_ready(generator: Any) -> bool:
     """Whether a generator can answer now: a router has loaded a model, other backends always."""
     from redditbot.generation.factory import ModelRouter

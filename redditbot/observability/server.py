@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -21,7 +21,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from redditbot.domain import Clock, utcnow
 from redditbot.observability.exposition import CONTENT_TYPE, render
-from redditbot.observability.health import BotHealth, HealthSource, generator_ready, process_metrics
+from redditbot.observability.health import (
+    BotHealth,
+    FleetHealth,
+    HealthSource,
+    generator_ready,
+    process_metrics,
+)
 from redditbot.observability.settings import ObservabilitySettings
 from redditbot.observability.store_metrics import store_metrics
 
@@ -178,11 +184,23 @@ def start_for_bot(bot: Any, settings: ObservabilitySettings) -> ObservabilitySer
     Start it before ``bot.start()`` (so /readyz says "not started" while the bot prepares) and
     stop it after ``bot.stop()`` (so /readyz says "draining" during the grace period).
     """
+    return start_for_fleet([bot], settings)
+
+
+def start_for_fleet(
+    bots: Sequence[Any], settings: ObservabilitySettings
+) -> ObservabilityServer | None:
+    """The same for every account's Bot of a ``redditbot.app.Fleet`` (they share one store)."""
     if not settings.enabled:
         return None
     # bot.generator exists once the bot has started (its stages are built then); asking for it
     # earlier, from this thread, could build a second generator beside the bot's own.
-    source = BotHealth(bot, model_ready=lambda: _model_ready(bot))
-    server = ObservabilityServer(settings.host, settings.port, bot.sessions, source)
+    sources = {bot.account: _health(bot) for bot in bots}
+    source = sources[bots[0].account] if len(bots) == 1 else FleetHealth(sources)
+    server = ObservabilityServer(settings.host, settings.port, bots[0].sessions, source)
     server.start()
     return server
+
+
+def _health(bot: Any) -> BotHealth:
+    return BotHealth(bot, model_ready=lambda: _model_ready(bot))

@@ -13,7 +13,7 @@ from redditbot.generation.factory import ModelCache, ModelRouter
 from redditbot.generation.settings import ModelSettings
 from redditbot.observability import ObservabilitySettings
 from redditbot.observability.health import BotHealth, generator_ready
-from redditbot.observability.server import ObservabilityServer, start_for_bot
+from redditbot.observability.server import ObservabilityServer, start_for_bot, start_for_fleet
 from redditbot.scheduler import StageJob
 from redditbot.store import migrate
 from tests.observability.conftest import get
@@ -139,3 +139,37 @@ def test_start_for_bot_only_when_enabled(bot: Bot) -> None:
     assert (no_model_needed.status, no_model_needed.body) == (200, "ready\n")
     assert (unloaded.status, unloaded.body) == (503, "not ready: model not loaded\n")
     assert (after.status, after.body) == (200, "ready\n")
+
+
+def test_a_fleet_is_ready_only_when_every_account_is(sqlite_empty_url: str) -> None:
+    migrate.upgrade(sqlite_empty_url)
+    accounts = [{"name": "alpha"}, {"name": "beta"}]
+    settings = Settings(database={"url": sqlite_empty_url}, accounts=accounts)
+    bots = [Bot(settings.for_account(name)) for name in ("alpha", "beta")]
+    for bot in bots:
+        bot.scheduler.jobs["listen"] = StageJob("listen", lambda: 3, interval=10.0)
+        bot.scheduler.run_job(bot.scheduler.jobs["listen"])
+        bot.running_stages = ("listen",)  # no generate: no model needed
+    server = start_for_fleet(bots, ObservabilitySettings(enabled=True, port=0))
+    assert server is not None
+    try:
+        bots[0].started = True
+        half = get(f"{server.url}/readyz")
+        bots[1].started = True
+        whole = get(f"{server.url}/readyz")
+        bots[1].draining = True
+        draining = get(f"{server.url}/metrics").body
+    finally:
+        server.stop()
+        for bot in bots:
+            bot.scheduler.shutdown(wait=False)
+            bot.engine.dispose()
+    assert half.status == 503 and "beta: not started" in half.body and "alpha" not in half.body
+    assert (whole.status, whole.body) == (200, "ready\n")
+    samples = {
+        (s.name, tuple(s.labels.values())): s.value
+        for metric in text_string_to_metric_families(draining)
+        for s in metric.samples
+    }
+    assert samples[("redditbot_stage_handled_total", ("listen",))] == 6  # 3 + 3: both accounts
+    assert samples[("redditbot_draining", ())] == 1 and samples[("redditbot_ready", ())] == 0
