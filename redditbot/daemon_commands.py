@@ -15,7 +15,7 @@ from redditbot.errors import ConfigError
 from redditbot.sdnotify import SystemdNotifier, watchdog_interval
 from redditbot.store import queries
 from redditbot.store.engine import make_engine, session_factory
-from redditbot.store.models import Event, ModerationVerdictRow, PollCursor, ReplyJob
+from redditbot.store.models import Event, ModerationVerdictRow, PollCursor, PostJob, ReplyJob
 from redditbot.textable import format_table
 
 if TYPE_CHECKING:
@@ -143,16 +143,18 @@ def _sessions(ctx: Context):
 
 
 def show_status(ctx: Context, args: argparse.Namespace) -> int:
-    """Jobs by state, the last successful poll of each feed, the latest warnings."""
+    """Reply and post jobs by state, the last poll of each feed, the latest warnings."""
     sessions = _sessions(ctx)
     with sessions() as session:
-        counts = queries.count_jobs_by_status(session)
+        replies = queries.count_jobs_by_status(session)
+        posts = queries.count_jobs_by_status(session, model=PostJob)
         cursors = session.scalars(select(PollCursor).order_by(PollCursor.feed)).all()
         errors = session.scalars(
             select(Event).where(Event.level.in_(("warning", "error")))
             .order_by(Event.id.desc()).limit(10)
         ).all()  # fmt: skip
-    ctx.print(format_table(["status", "jobs"], [(s.value, counts.get(s.value, 0)) for s in Status]))
+    rows = [(s.value, replies.get(s.value, 0), posts.get(s.value, 0)) for s in Status]
+    ctx.print(format_table(["status", "reply jobs", "post jobs"], rows))
     ctx.print()
     rows = [(c.account, c.feed, c.last_success_at, c.last_fullname) for c in cursors]
     ctx.print(format_table(["account", "feed", "last_success_at", "cursor"], rows))

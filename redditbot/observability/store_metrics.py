@@ -19,6 +19,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from redditbot.domain import Status
 from redditbot.observability.exposition import MetricFamily, Sample, family, labelled
 from redditbot.reddit.gateway import TERMINAL_API_ERRORS
+from redditbot.store import queries
 from redditbot.store.models import (
     CommentRow,
     Event,
@@ -26,6 +27,7 @@ from redditbot.store.models import (
     ModerationVerdictRow,
     PollCursor,
     PostedReply,
+    PostJob,
     ReplyJob,
     SubmissionRow,
 )
@@ -46,7 +48,7 @@ NO_REASON = "none"
 def store_metrics(session: Session, now: datetime) -> list[MetricFamily]:
     """Every store-backed metric family, read in one session."""
     readers: list[Callable[[Session], MetricFamily]] = [
-        items_seen, jobs_by_status, replies_posted, moderation_decisions,
+        items_seen, jobs_by_status, post_jobs_by_status, replies_posted, moderation_decisions,
         generation_latency, reddit_errors, last_polls,
     ]  # fmt: skip
     return [read(session) for read in readers] + [oldest_queued_job_age(session, now)]
@@ -64,9 +66,18 @@ def items_seen(session: Session) -> MetricFamily:
 
 def jobs_by_status(session: Session) -> MetricFamily:
     """Reply jobs in each state; every state is listed, so absent ones read 0."""
-    query = select(ReplyJob.status, func.count()).group_by(ReplyJob.status)
-    counts = {status.value: 0 for status in Status} | _counts(session, query)
-    return labelled("redditbot_jobs", "gauge", "Reply jobs by status.", "status", counts)
+    return _jobs_gauge(session, ReplyJob, "redditbot_jobs", "Reply jobs by status.")
+
+
+def post_jobs_by_status(session: Session) -> MetricFamily:
+    """Original posts' jobs in each state, listed the same way."""
+    return _jobs_gauge(session, PostJob, "redditbot_post_jobs", "Original post jobs by status.")
+
+
+def _jobs_gauge(session: Session, model, name: str, help_: str) -> MetricFamily:
+    counts = {status.value: 0 for status in Status}
+    counts |= queries.count_jobs_by_status(session, model=model)
+    return labelled(name, "gauge", help_, "status", counts)
 
 
 def _counts(session: Session, query: Select[tuple[str, int]]) -> dict[str, int]:

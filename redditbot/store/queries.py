@@ -20,6 +20,7 @@ from redditbot.store.models import (
     CommentRow,
     Event,
     PollCursor,
+    PostJob,
     ReplyJob,
     SubmissionRow,
     Subreddit,
@@ -207,10 +208,13 @@ def move(
         job.lease_owner = job.lease_expires_at = None
 
 
-def count_jobs_by_status(session: Session, account: str | None = None) -> dict[str, int]:
-    query = select(ReplyJob.status, func.count()).group_by(ReplyJob.status)
+def count_jobs_by_status(
+    session: Session, account: str | None = None, *, model: type[ReplyJob | PostJob] = ReplyJob
+) -> dict[str, int]:
+    """Jobs per status: reply jobs, or with ``model=PostJob`` the original posts' jobs."""
+    query = select(model.status, func.count()).group_by(model.status)
     if account:
-        query = query.where(ReplyJob.account == account)
+        query = query.where(model.account == account)
     return {key: value for key, value in session.execute(query)}
 
 

@@ -13,6 +13,7 @@ from redditbot.store.models import (
     ModerationVerdictRow,
     PollCursor,
     PostedReply,
+    PostJob,
     SubmissionRow,
 )
 from tests.observability.conftest import NOW, FakeHealth, add_job, ago, get
@@ -58,6 +59,9 @@ def _jobs(session: Session) -> None:
     add_job(session, "t1_d", status="skipped", reason="dry_run")
     add_job(session, "t1_g", status="generating")
     add_job(session, "t1_x", status="failed", reason="forbidden")  # only skipped jobs count
+    for slot, status in (("2026-11-28T09:00", "posted"), ("2026-11-29T09:00", "queued")):
+        session.add(PostJob(account="bot", subreddit="python", slot=slot, status=status,
+                            created_at=NOW, updated_at=NOW))  # fmt: skip
 
 
 def _posted(session: Session) -> None:
@@ -121,6 +125,9 @@ def test_metrics_count_the_store(filled, serve, health: FakeHealth) -> None:
     assert one(samples, "redditbot_jobs", status="skipped") == 5
     assert one(samples, "redditbot_jobs", status="posted") == 2
     assert one(samples, "redditbot_jobs", status="approved") == 0
+    assert one(samples, "redditbot_post_jobs", status="posted") == 1
+    assert one(samples, "redditbot_post_jobs", status="queued") == 1
+    assert one(samples, "redditbot_post_jobs", status="generating") == 0
     assert one(samples, "redditbot_replies_posted_total") == 1
     assert one(samples, "redditbot_oldest_queued_job_age_seconds") == 600
 
@@ -183,6 +190,7 @@ def test_empty_store_reads_zero(sessions, serve, health) -> None:
 
     assert set(samples["redditbot_jobs"].values()) == {0}
     assert len(samples["redditbot_jobs"]) == 10  # every status, so dashboards see zeros
+    assert set(samples["redditbot_post_jobs"].values()) == {0}
     assert one(samples, "redditbot_oldest_queued_job_age_seconds") == 0
     assert one(samples, "redditbot_generation_latency_seconds_bucket", le="+Inf") == 0
     assert one(samples, "redditbot_generation_latency_seconds_sum") == 0
