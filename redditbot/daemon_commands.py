@@ -109,10 +109,10 @@ def run_daemon(ctx: Context, args: argparse.Namespace) -> int:
     server = start_for_fleet(fleet.bots, settings.observability)  # "not started" meanwhile
     try:
         fleet.start(stages)
+        notifier.ready(f"running {','.join(stages)} as {first.owner}")  # before any ping
         ping_every = watchdog_interval()
         if ping_every:
             first.scheduler.add("watchdog", lambda: int(notifier.watchdog()), ping_every)
-        notifier.ready(f"running {','.join(stages)} as {first.owner}")
         stop.wait()
         notifier.stopping()
         log.info("stop requested: draining")
