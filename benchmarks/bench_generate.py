@@ -257,7 +257,10 @@ def main() -> int:
     parser.add_argument("--model", default="default", help="model name or local directory")
     parser.add_argument("--prompts", type=int, default=16, help="number of replies to write")
     parser.add_argument("--batch-size", type=int, default=16, help="batched generator's batch")
-    parser.add_argument("--max-new-tokens", type=int, default=64, help="reply length limit")
+    parser.add_argument(
+        "--max-new-tokens", type=int, default=ModelSettings().max_new_tokens,
+        help="reply length limit (default: the bot's own, [model] max_new_tokens)",
+    )  # fmt: skip
     parser.add_argument("--threads", type=int, default=2, help="CPU threads for every contender")
     parser.add_argument(
         "--repeat", type=int, default=1, help="rounds, each running every contender in turn"
