@@ -195,8 +195,7 @@ def start_for_fleet(
         return None
     # bot.generator exists once the bot has started (its stages are built then); asking for it
     # earlier, from this thread, could build a second generator beside the bot's own.
-    sources = {bot.account: _health(bot) for bot in bots}
-    source = sources[bots[0].account] if len(bots) == 1 else FleetHealth(sources)
+    source = FleetHealth({bot.account: _health(bot) for bot in bots})  # one: as that bot's own
     server = ObservabilityServer(settings.host, settings.port, bots[0].sessions, source)
     server.start()
     return server

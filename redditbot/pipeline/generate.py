@@ -68,7 +68,7 @@ class GenerateStage:
             return len(exc.generations)
         except Exception as exc:  # a model crash must not lose the jobs: recorded, retried
             log.exception("generation failed for jobs %s", [j.id for j in jobs])
-            self._release(jobs, count_failure=True, reason=f"generation_error:{type(exc).__name__}")
+            self._release(jobs, count_failure=True, reason=_error_reason(exc))
             return 0
         self._store(jobs, generations)
         return len(jobs)
@@ -136,11 +136,10 @@ class GenerateStage:
                 if (row.status, row.lease_owner) != (Status.GENERATING.value, self.owner):
                     log.warning("job %s was taken from us while generating; draft dropped", job.id)
                     continue
-                generation = by_key.get(str(job.id))
                 if str(job.id) in failures:
-                    error = failures[str(job.id)]
-                    self._retry_or_fail(row, now, f"generation_error:{type(error).__name__}")
+                    self._retry_or_fail(row, now, _error_reason(failures[str(job.id)]))
                     continue
+                generation = by_key.get(str(job.id))
                 if generation is None or not generation.candidates:
                     self._retry_or_fail(row, now, "generation_empty")
                     continue
@@ -163,6 +162,11 @@ class GenerateStage:
             queries.move(row, Status.FAILED, now=now, reason=reason)
         else:
             queries.move(row, Status.QUEUED, now=now, reason=reason)
+
+
+def _error_reason(error: Exception) -> str:
+    """A job's ``reason`` after its generation raised ``error``."""
+    return f"generation_error:{type(error).__name__}"
 
 
 def generation_row(job_id: int, generation: Generation, now) -> GenerationRow:
