@@ -181,6 +181,14 @@ def title_problems(title: str, body: str, posting: OriginalPostSettings) -> list
 # --------------------------------------------------------------------------- stages
 
 
+def _claim(stage: Any, session: Session, status: Status, now: datetime, extra=()) -> list:
+    """Lease a batch of ``stage``'s account's post jobs in ``status`` (any submit sub-stage)."""
+    return queries.claim_jobs(
+        session, model=PostJob, account=stage.account, status=status, owner=stage.owner,
+        now=now, lease=stage.limits.lease, limit=stage.limits.batch, extra=extra,
+    )  # fmt: skip
+
+
 class PostScheduler:
     """Creates the job of each due slot; the unique key makes a slot's job exist once."""
 
@@ -273,16 +281,7 @@ class PostWriter:
         now = self.clock()
         with self.sessions.begin() as session:
             self._requeue_abandoned(session, now)
-            jobs = queries.claim_jobs(
-                session,
-                model=PostJob,
-                account=self.account,
-                status=Status.QUEUED,
-                owner=self.owner,
-                now=now,
-                lease=self.limits.lease,
-                limit=self.limits.batch,
-            )
+            jobs = _claim(self, session, Status.QUEUED, now)
             requests = [self.request(session, job) for job in jobs]
             for job in jobs:
                 queries.move(job, Status.GENERATING, now=now, keep_lease=True)
@@ -385,16 +384,7 @@ class PostModerator:
     def run_once(self) -> int:
         now = self.clock()
         with self.sessions.begin() as session:
-            jobs = queries.claim_jobs(
-                session,
-                model=PostJob,
-                account=self.account,
-                status=Status.DRAFTED,
-                owner=self.owner,
-                now=now,
-                lease=self.limits.lease,
-                limit=self.limits.batch,
-            )
+            jobs = _claim(self, session, Status.DRAFTED, now)
             recent = self._recent_posts(session)
             for job in jobs:
                 self._judge(job, recent, now)
@@ -462,18 +452,9 @@ class PostSender:
         handled = self.reconcile(stale_only=True)
         now = self.clock()
         paused = select(Subreddit.name).where(Subreddit.paused_until > now)
+        not_paused = PostJob.subreddit.not_in(paused)
         with self.sessions.begin() as session:
-            jobs = queries.claim_jobs(
-                session,
-                model=PostJob,
-                account=self.account,
-                status=Status.APPROVED,
-                owner=self.owner,
-                now=now,
-                lease=self.limits.lease,
-                limit=self.limits.batch,
-                extra=[PostJob.subreddit.not_in(paused)],
-            )
+            jobs = _claim(self, session, Status.APPROVED, now, extra=[not_paused])
         for job in jobs:
             try:
                 self.send(job)
