@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from redditbot.moderation.moderator import Moderator
+from tests.benchmarks.loader import load_benchmark
 from tests.moderation.helpers import make_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,12 +18,7 @@ DATA = ROOT / "benchmarks" / "data" / "moderation_eval.jsonl"
 
 @pytest.fixture(scope="module")
 def bench():
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        import bench_moderation
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
-    return bench_moderation
+    return load_benchmark("bench_moderation")
 
 
 def rows() -> list[dict]:

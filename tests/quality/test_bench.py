@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.benchmarks.loader import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def bench():
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        import bench_quality
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
-    return bench_quality
+    return load_benchmark("bench_quality")
 
 
 def test_two_hundred_targets_from_every_subreddit_in_a_fixed_order(bench):
