@@ -1,4 +1,5 @@
-"""Shared fixtures: databases on SQLite and on the real PostgreSQL server, built by migrations."""
+"""Shared fixtures: databases on SQLite and on the real PostgreSQL server, built by migrations;
+prawcore retries without real sleeps."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import prawcore.sessions
 import pytest
 
 from redditbot.store import migrate
@@ -79,3 +81,19 @@ def db_url(empty_db_url: str) -> str:
     """A database on each backend with the schema built by the migrations."""
     migrate.upgrade(empty_db_url)
     return empty_db_url
+
+
+@pytest.fixture
+def prawcore_retry_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """prawcore sleeps 0-4 s of real time before each retry (FiniteRetryStrategy); tests
+    must not. Record what it wanted to sleep instead, so tests can still assert the retry."""
+    wanted: list[float] = []
+    original = prawcore.sessions.FiniteRetryStrategy._sleep_seconds
+
+    def record(strategy: prawcore.sessions.FiniteRetryStrategy) -> None:
+        seconds = original(strategy)
+        if seconds is not None:
+            wanted.append(seconds)
+
+    monkeypatch.setattr(prawcore.sessions.FiniteRetryStrategy, "_sleep_seconds", record)
+    return wanted

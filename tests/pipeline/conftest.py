@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import prawcore.sessions
 import pytest
 
 from redditbot.config import RedditSettings
@@ -36,12 +35,6 @@ class StepClock:
 
 
 @pytest.fixture
-def no_retry_sleeps(monkeypatch: pytest.MonkeyPatch) -> None:
-    """prawcore sleeps up to 4 s of real time between retries; the tests must not."""
-    monkeypatch.setattr(prawcore.sessions.FiniteRetryStrategy, "_sleep_seconds", lambda _: None)
-
-
-@pytest.fixture
 def world_clock() -> ManualClock:
     return ManualClock()
 
@@ -57,7 +50,7 @@ def world(world_clock: ManualClock) -> World:
 
 
 @pytest.fixture
-def sandbox(world: World, no_retry_sleeps: None) -> Iterator[SandboxServer]:
+def sandbox(world: World, prawcore_retry_sleeps: list[float]) -> Iterator[SandboxServer]:
     with SandboxServer(world) as server:
         server.add_app(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)
         yield server

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import praw
-import prawcore.sessions
 import pytest
 
 from redditbot.reddit.sandbox import (
@@ -17,22 +16,6 @@ from redditbot.reddit.sandbox import (
     SandboxServer,
     World,
 )
-
-
-@pytest.fixture
-def prawcore_retry_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """prawcore sleeps 0-4 s of real time before each retry (FiniteRetryStrategy); tests
-    must not. Record what it wanted to sleep instead, so tests can still assert the retry."""
-    wanted: list[float] = []
-    original = prawcore.sessions.FiniteRetryStrategy._sleep_seconds
-
-    def record(strategy: prawcore.sessions.FiniteRetryStrategy) -> None:
-        seconds = original(strategy)
-        if seconds is not None:
-            wanted.append(seconds)
-
-    monkeypatch.setattr(prawcore.sessions.FiniteRetryStrategy, "_sleep_seconds", record)
-    return wanted
 
 
 @pytest.fixture
