@@ -143,6 +143,7 @@ class Poster:
                 body=comment.body or text, reconciled=reconciled, posted_at=now,
             ))  # fmt: skip
             queries.move(row, Status.POSTED, now=now)
+            queries.clear_forbidden(session, job.subreddit)
         log.info("job %s: posted %s under %s", job.id, comment.fullname, job.target_fullname)
 
     def _dry_run(self, job: ReplyJob) -> None:

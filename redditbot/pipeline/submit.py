@@ -513,6 +513,7 @@ class PostSender:
             row.submission_fullname, row.permalink = created.fullname, created.permalink or None
             row.reconciled, row.posted_at = reconciled, now
             queries.move(row, Status.POSTED, now=now)
+            queries.clear_forbidden(session, job.subreddit)
         log.info("post job %s: posted %s in r/%s", job.id, created.fullname, job.subreddit)
 
     def _finish(self, job: PostJob, status: Status, reason: str, dry_run: bool = False) -> None:

@@ -222,8 +222,9 @@ def count_forbidden(
     session: Session, subreddit: str, *, account: str, now: datetime, threshold: int,
     pause_for: timedelta,
 ) -> datetime | None:  # fmt: skip
-    """Count a 403 in ``subreddit``; the ``threshold``-th pauses it (replies and posts alike),
-    recorded on the subreddit row and in the event log. Returns the end of a new pause."""
+    """Count a 403 in ``subreddit``; the ``threshold``-th in a row pauses it (replies and posts
+    alike), recorded on the subreddit row and in the event log. Returns the end of a new pause.
+    A success in between starts the count again (``clear_forbidden``)."""
     sub = session.get(Subreddit, subreddit) or Subreddit(name=subreddit, first_seen_at=now)
     session.add(sub)
     sub.forbidden_count = (sub.forbidden_count or 0) + 1
@@ -238,6 +239,15 @@ def count_forbidden(
         account=account, subreddit=subreddit,
     )  # fmt: skip
     return sub.paused_until
+
+
+def clear_forbidden(session: Session, subreddit: str) -> None:
+    """Reddit took a reply or post in ``subreddit``: the 403s so far were not "in a row"."""
+    session.execute(
+        update(Subreddit)
+        .where(Subreddit.name == subreddit, Subreddit.forbidden_count > 0)
+        .values(forbidden_count=0)
+    )
 
 
 # --------------------------------------------------------------------------- events

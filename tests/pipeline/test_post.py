@@ -150,6 +150,23 @@ def test_repeated_403_pauses_the_subreddit(world, sandbox, gateway, sessions, cl
     assert comment_writes(sandbox) == [] and job_row(sessions, held).status == "approved"
 
 
+def test_a_post_between_403s_starts_the_count_again(world, sandbox, gateway, sessions, clock):
+    """Three 403s pause a subreddit only when they come in a row."""
+    targets = [c.fullname for c in world.comments({"learnpython"})[:6]]
+    poster = make_poster(gateway, sessions, clock)
+    reasons = []
+    for index, target in enumerate(targets):
+        if index != 2:  # the third reply gets through, the others are refused
+            sandbox.faults.add("/api/comment", status=403)
+        job_id = approved_job(sessions, clock, target)
+        poster.run_once()
+        reasons.append(job_row(sessions, job_id).reason)
+        with sessions() as session:
+            paused = session.get(Subreddit, "learnpython").paused_until
+        assert (paused is not None) == (index == 5), (index, reasons)
+    assert reasons == ["forbidden", "forbidden", None, "forbidden", "forbidden", "forbidden"]
+
+
 @pytest.mark.parametrize("fault", [{"drop": True}, {"status": 503}, {"status": 522}])
 def test_lost_response_after_the_write_never_duplicates(
     world, sandbox, gateway, sessions, clock, target, fault

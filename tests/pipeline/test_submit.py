@@ -344,6 +344,22 @@ def test_repeated_403_pauses_the_subreddit(world, sandbox, gateway, sessions, cl
     assert jobs(sessions)[3].status == "approved" and len(submit_writes(sandbox)) == 3
 
 
+def test_a_post_between_403s_starts_the_count_again(world, sandbox, gateway, sessions, clock):
+    hourly = OriginalPostSettings(enabled=True, every_hours=1, max_per_day=24)
+    topics = ["photos", "backups", "invoices", "playlists", "recipes", "receipts"]
+    texts = [f"Title: How do you sort your {t}?\nBody: I script my {t} by date." for t in topics]
+    stage = make_stage(gateway, sessions, clock, ScriptedGenerator(*texts), posting=hourly)
+    for hour in range(6):
+        if hour != 2:  # the third post gets through, the others are refused
+            sandbox.faults.add("/api/submit", status=403)
+        stage.run_once()
+        with sessions() as session:
+            paused = session.get(Subreddit, "learnpython").paused_until
+        assert (paused is not None) == (hour == 5), (hour, [j.reason for j in jobs(sessions)])
+        clock.advance(3600)
+    assert [j.reason for j in jobs(sessions)] == ["forbidden"] * 2 + [None] + ["forbidden"] * 3
+
+
 def test_an_unknown_outcome_leaves_the_job_in_posting(world, sandbox, gateway, sessions, clock):
     sandbox.faults.add("/api/submit", drop=True)
     stage = make_stage(gateway, sessions, clock, ScriptedGenerator(CLEAN))
