@@ -15,7 +15,8 @@ from redditbot.errors import ConfigError
 from redditbot.sdnotify import SystemdNotifier, watchdog_interval
 from redditbot.store import queries
 from redditbot.store.engine import make_engine, session_factory
-from redditbot.store.models import Event, ModerationVerdictRow, PollCursor, PostJob, ReplyJob
+from redditbot.store.models import Event, PollCursor, PostJob, ReplyJob
+from redditbot.store.review import ReviewDecision, cli_reviewer, review_reply
 from redditbot.textable import format_table
 
 if TYPE_CHECKING:
@@ -178,37 +179,24 @@ def review_list(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
-def _held_job(session, job_id: int) -> ReplyJob:
-    job = session.get(ReplyJob, job_id)
-    if job is None or job.status != Status.PENDING_REVIEW.value:
-        state = "does not exist" if job is None else f"is {job.status}, not pending_review"
-        raise ConfigError(f"job {job_id} {state}")
-    return job
-
-
-def _review(ctx: Context, job_id: int, decision: str, status: Status, reason: str, text=None):
-    now = utcnow()
+def _review(ctx: Context, job_id: int, approve: bool, *, text=None, reason="reviewer") -> int:
+    edits = None if text is None else {"reply_text": text}
+    decision = ReviewDecision(approve, reviewer=cli_reviewer(), reason=reason, edits=edits)
     with _sessions(ctx).begin() as session:
-        job = _held_job(session, job_id)
-        if text is not None:
-            job.reply_text = text
-        session.add(ModerationVerdictRow(
-            job_id=job.id, gate="review", decision=decision, reasons=[reason], created_at=now,
-        ))  # fmt: skip
-        queries.move(job, status, now=now, reason=reason)
-    ctx.print(f"job {job_id}: {status.value}")
+        job = review_reply(session, job_id, decision, now=utcnow())
+        status = job.status
+    ctx.print(f"job {job_id}: {status}")
     return 0
 
 
 def review_approve(ctx: Context, args: argparse.Namespace) -> int:
     """Approve a held reply; with --text, an edited one (recorded as the reviewer's)."""
-    reason = "reviewer_edited" if args.text else "reviewer_approved"
-    return _review(ctx, args.job_id, "approve", Status.APPROVED, reason, args.text)
+    return _review(ctx, args.job_id, True, text=args.text)
 
 
 def review_reject(ctx: Context, args: argparse.Namespace) -> int:
     """Reject a held reply."""
-    return _review(ctx, args.job_id, "reject", Status.REJECTED, f"reviewer:{args.reason}")
+    return _review(ctx, args.job_id, False, reason=args.reason)
 
 
 # --------------------------------------------------------------------------- sandbox demo

@@ -8,10 +8,9 @@ from typing import Any
 from sqlalchemy import select
 
 from redditbot.domain import Status, utcnow
-from redditbot.errors import ConfigError
-from redditbot.store import queries
 from redditbot.store.engine import make_engine, session_factory
 from redditbot.store.models import PostJob
+from redditbot.store.review import ReviewDecision, cli_reviewer, review_post
 from redditbot.textable import format_table
 
 
@@ -53,24 +52,18 @@ def posts_list(ctx: Any, args: argparse.Namespace) -> int:
 
 def posts_approve(ctx: Any, args: argparse.Namespace) -> int:
     """Approve a held post; with --title/--body, an edited one (recorded as the reviewer's)."""
-    edited = args.title is not None or args.body is not None
-    reason = "reviewer_edited" if edited else "reviewer_approved"
-    return _review(ctx, args.job_id, Status.APPROVED, reason, args.title, args.body)
+    edits = {k: v for k, v in (("title", args.title), ("body", args.body)) if v is not None}
+    return _review(ctx, args.job_id, True, edits=edits)
 
 
 def posts_reject(ctx: Any, args: argparse.Namespace) -> int:
     """Reject a held post."""
-    return _review(ctx, args.job_id, Status.REJECTED, f"reviewer:{args.reason}")
+    return _review(ctx, args.job_id, False, reason=args.reason)
 
 
-def _review(ctx: Any, job_id: int, status: Status, reason: str, title=None, body=None) -> int:
+def _review(ctx: Any, job_id: int, approve: bool, *, edits=None, reason="reviewer") -> int:
+    decision = ReviewDecision(approve, reviewer=cli_reviewer(), reason=reason, edits=edits)
     with _sessions(ctx).begin() as session:
-        job = session.get(PostJob, job_id)
-        if job is None or job.status != Status.PENDING_REVIEW.value:
-            state = "does not exist" if job is None else f"is {job.status}, not pending_review"
-            raise ConfigError(f"post job {job_id} {state}")
-        job.title = job.title if title is None else title
-        job.body = job.body if body is None else body
-        queries.move(job, status, now=utcnow(), reason=reason)
-    ctx.print(f"post job {job_id}: {status.value}")
+        status = review_post(session, job_id, decision, now=utcnow()).status
+    ctx.print(f"post job {job_id}: {status}")
     return 0

@@ -1,0 +1,106 @@
+"""A person's decision on a held reply or post: the one review path of the CLI and the web pages.
+
+Approving (optionally with an edit) or rejecting a job in ``pending_review`` moves it along the
+state machine and records who decided what and when: a reply gets a ``gate = 'review'`` row in
+``moderation_verdicts``, and both kinds get a ``review`` event whose data names the reviewer and
+the text before and after an edit. Nothing here commits: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import getpass
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from redditbot.domain import Status
+from redditbot.errors import ConfigError
+from redditbot.store import queries
+from redditbot.store.models import ModerationVerdictRow, PostJob, ReplyJob
+
+
+class NotHeld(ConfigError):
+    """The job does not exist or is not waiting for a person (someone else decided first)."""
+
+
+@dataclass(frozen=True)
+class ReviewDecision:
+    """What a reviewer decided. ``edits`` maps a field (``reply_text``, ``title``, ``body``) to
+    the reviewer's text; a field left out, or given unchanged, keeps the bot's draft."""
+
+    approve: bool
+    reviewer: str
+    reason: str = "reviewer"  # why, for a rejection
+    edits: dict[str, str] | None = None
+
+    @property
+    def status(self) -> Status:
+        return Status.APPROVED if self.approve else Status.REJECTED
+
+
+def cli_reviewer() -> str:
+    """The reviewer recorded for the command line: ``cli:<login name>`` at the terminal."""
+    return f"cli:{getpass.getuser()}"
+
+
+def review_reply(session: Session, job_id: int, decision: ReviewDecision, *, now: datetime):
+    """Approve, edit and approve, or reject the held reply job ``job_id``; returns the job."""
+    job = _held(session, ReplyJob, job_id, "job")
+    reason, changed = _apply(job, decision, ("reply_text",))
+    session.add(ModerationVerdictRow(
+        job_id=job.id, gate="review", decision="approve" if decision.approve else "reject",
+        reasons=[reason], checks=[{"name": "reviewer", "reason": decision.reviewer}],
+        created_at=now,
+    ))  # fmt: skip
+    _record(session, job, "reply", decision, reason, changed, now)
+    return job
+
+
+def review_post(session: Session, job_id: int, decision: ReviewDecision, *, now: datetime):
+    """Approve, edit and approve, or reject the held original post ``job_id``; returns the job."""
+    job = _held(session, PostJob, job_id, "post job")
+    reason, changed = _apply(job, decision, ("title", "body"))
+    _record(session, job, "post", decision, reason, changed, now)
+    return job
+
+
+def _held(session: Session, model: type, job_id: int, label: str) -> Any:
+    # FOR UPDATE: two reviewers deciding at once are serialised; the second one is told.
+    job = session.get(model, job_id, with_for_update=True)
+    if job is None or job.status != Status.PENDING_REVIEW.value:
+        state = "does not exist" if job is None else f"is {job.status}, not pending_review"
+        raise NotHeld(f"{label} {job_id} {state}")
+    return job
+
+
+def _apply(job: Any, decision: ReviewDecision, fields: tuple[str, ...]):
+    """Set the edited fields; returns the recorded reason and {field: (before, after)}."""
+    edits = (decision.edits or {}) if decision.approve else {}
+    unknown = set(edits) - set(fields)
+    if unknown:
+        raise ValueError(f"cannot edit {sorted(unknown)} of this job; only {list(fields)}")
+    changed = {}
+    for field, text in edits.items():
+        if text != getattr(job, field):
+            changed[field] = (getattr(job, field), text)
+            setattr(job, field, text)
+    if decision.approve:
+        reason = "reviewer_edited" if changed else "reviewer_approved"
+    else:
+        reason = f"reviewer:{decision.reason}"
+    return reason, changed
+
+
+def _record(session, job, kind: str, decision: ReviewDecision, reason: str, changed, now):
+    verb = "approved" if decision.approve else "rejected"
+    edited = " with an edit" if changed else ""
+    data = {"reviewer": decision.reviewer, "job_kind": kind, "decision": decision.status.value,
+            "reason": reason, "edits": {f: {"before": b, "after": a}
+                                        for f, (b, a) in changed.items()}}  # fmt: skip
+    queries.move(job, decision.status, now=now, reason=reason)
+    queries.record_event(
+        session, "review", f"{kind} job {job.id} {verb}{edited} by {decision.reviewer}",
+        now=now, account=job.account, subreddit=job.subreddit, job_id=job.id, data=data,
+    )  # fmt: skip

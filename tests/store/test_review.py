@@ -1,0 +1,143 @@
+"""The one review path (store/review.py) that `redditbot review`, `redditbot posts` and the web
+pages share: state change, the reviewer's edit, and who decided what and when, on both backends."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import select
+
+from redditbot.daemon_commands import add_commands
+from redditbot.store.engine import make_engine, session_factory
+from redditbot.store.models import Event, ModerationVerdictRow, PostJob, ReplyJob
+from redditbot.store.review import NotHeld, ReviewDecision, review_post, review_reply
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+DRAFT = "Use pathlib: Path('notes.txt').read_text()."
+
+
+@pytest.fixture
+def sessions(db_url: str):
+    engine = make_engine(db_url)
+    yield session_factory(engine)
+    engine.dispose()
+
+
+def held_reply(sessions, status: str = "pending_review") -> int:
+    with sessions.begin() as session:
+        job = ReplyJob(account="bot", target_fullname="t1_c2", subreddit="learnpython",
+                       link_fullname="t3_p1", status=status, reply_text=DRAFT, created_at=NOW,
+                       updated_at=NOW)  # fmt: skip
+        session.add(job)
+        session.flush()
+        return job.id
+
+
+def held_post(sessions) -> int:
+    with sessions.begin() as session:
+        job = PostJob(account="bot", subreddit="learnpython", slot="2026-06-01T12:00",
+                      status="pending_review", title="A title", body="A body", created_at=NOW,
+                      updated_at=NOW)  # fmt: skip
+        session.add(job)
+        session.flush()
+        return job.id
+
+
+def decide(sessions, job_id: int, decision: ReviewDecision, review=review_reply) -> None:
+    with sessions.begin() as session:
+        review(session, job_id, decision, now=NOW)
+
+
+def records(sessions, job_id: int):
+    with sessions() as session:
+        verdicts = session.scalars(
+            select(ModerationVerdictRow).where(ModerationVerdictRow.job_id == job_id)
+        ).all()  # fmt: skip
+        events = session.scalars(select(Event).where(Event.kind == "review")).all()
+        return verdicts, events
+
+
+def test_an_edited_approval_records_who_what_and_when(sessions) -> None:
+    job_id = held_reply(sessions)
+    edit = "Path('notes.txt').read_text() reads it in one line."
+    decide(sessions, job_id, ReviewDecision(True, "web:alice", edits={"reply_text": edit}))
+    with sessions() as session:
+        job = session.get(ReplyJob, job_id)
+        assert (job.status, job.reason, job.reply_text) == ("approved", "reviewer_edited", edit)
+    [verdict], [event] = records(sessions, job_id)
+    assert (verdict.gate, verdict.decision, verdict.reasons) == ("review", "approve",
+                                                                 ["reviewer_edited"])  # fmt: skip
+    assert verdict.checks == [{"name": "reviewer", "reason": "web:alice"}]
+    assert verdict.created_at == NOW and event.at == NOW and event.job_id == job_id
+    assert event.data["reviewer"] == "web:alice"
+    assert event.data["edits"] == {"reply_text": {"before": DRAFT, "after": edit}}
+    assert "by web:alice" in event.message
+
+
+def test_an_unchanged_text_is_a_plain_approval(sessions) -> None:
+    job_id = held_reply(sessions)
+    decide(sessions, job_id, ReviewDecision(True, "cli:bob", edits={"reply_text": DRAFT}))
+    [verdict], [event] = records(sessions, job_id)
+    assert verdict.reasons == ["reviewer_approved"] and event.data["edits"] == {}
+
+
+def test_a_rejection_keeps_the_draft_and_the_reason(sessions) -> None:
+    job_id = held_reply(sessions)
+    decision = ReviewDecision(False, "web:alice", reason="off topic", edits={"reply_text": "x"})
+    decide(sessions, job_id, decision)
+    with sessions() as session:
+        job = session.get(ReplyJob, job_id)
+        assert (job.status, job.reason, job.reply_text) == ("rejected", "reviewer:off topic",
+                                                            DRAFT)  # fmt: skip
+
+
+def test_a_job_not_held_is_refused_and_nothing_is_recorded(sessions) -> None:
+    job_id = held_reply(sessions, status="approved")
+    with pytest.raises(NotHeld, match=f"job {job_id} is approved, not pending_review"):
+        decide(sessions, job_id, ReviewDecision(True, "web:alice"))
+    with pytest.raises(NotHeld, match="job 999 does not exist"):
+        decide(sessions, 999, ReviewDecision(True, "web:alice"))
+    assert records(sessions, job_id) == ([], [])
+
+
+def test_the_second_of_two_decisions_is_refused(sessions) -> None:
+    job_id = held_reply(sessions)
+    decide(sessions, job_id, ReviewDecision(True, "web:alice"))
+    with pytest.raises(NotHeld, match="is approved"):
+        decide(sessions, job_id, ReviewDecision(False, "web:bob"))
+
+
+def test_a_post_is_edited_field_by_field(sessions) -> None:
+    job_id = held_post(sessions)
+    decide(sessions, job_id, ReviewDecision(True, "web:alice", edits={"title": "Better"}),
+           review_post)  # fmt: skip
+    with sessions() as session:
+        job = session.get(PostJob, job_id)
+        assert (job.status, job.reason, job.title, job.body) == (
+            "approved", "reviewer_edited", "Better", "A body",
+        )  # fmt: skip
+    [event] = records(sessions, job_id)[1]
+    assert event.data["job_kind"] == "post" and event.data["edits"]["title"]["after"] == "Better"
+
+
+def test_only_the_jobs_own_fields_can_be_edited(sessions) -> None:
+    job_id = held_reply(sessions)
+    with pytest.raises(ValueError, match="cannot edit"):
+        decide(sessions, job_id, ReviewDecision(True, "web:alice", edits={"title": "no"}))
+
+
+def test_the_cli_goes_the_same_way(sessions, db_url: str) -> None:
+    job_id = held_reply(sessions)
+    parser = argparse.ArgumentParser()
+    add_commands(parser.add_subparsers())
+    args = parser.parse_args(["review", "approve", str(job_id), "--text", "Edited at a terminal"])
+    lines: list[str] = []
+    ctx = SimpleNamespace(settings=SimpleNamespace(database=SimpleNamespace(url=db_url)),
+                          print=lambda *p: lines.append(" ".join(map(str, p))))  # fmt: skip
+    assert args.handler(ctx, args) == 0 and lines == [f"job {job_id}: approved"]
+    [verdict], [event] = records(sessions, job_id)
+    assert verdict.reasons == ["reviewer_edited"]
+    assert event.data["reviewer"].startswith("cli:")
