@@ -229,6 +229,9 @@ class CheckResult:
     score: float | None = None
     reason: str | None = None  # machine-readable, e.g. "toxicity:0.91>0.80"
     action: Decision = Decision.REJECT  # what a failure of this check asks for
+    # What kind of harm a failure is ("harassment", "personal_data", "spam", ...): every
+    # failing result names one, so verdicts can be counted and thresholded per category.
+    category: str | None = None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,32 @@ from redditbot.domain import CheckResult, Decision, Verdict
 
 Check = Callable[[], "CheckResult | list[CheckResult]"]
 
+# The category a failing check names when it does not give its own (the meaning classifier
+# names finer ones: identity_hate, harassment, threat, sexual, self_harm, extremism).
+CHECK_CATEGORIES = {
+    "length": "degenerate",
+    "degenerate": "degenerate",
+    "toxicity": "toxic",
+    "wordlist": "toxic",
+    "personal_data": "personal_data",
+    "links": "spam",
+    "pings": "spam",
+    "echo": "echo",
+    "repeat": "echo",
+    "leak": "leak",
+    "character": "leak",
+    "injection_echo": "injection",
+    "injection": "injection",
+}
+ERROR_CATEGORY = "error"
+
+
+def category_of(name: str) -> str:
+    """The default category of a check's failure (``rule:*`` checks are ``rule``)."""
+    if name.startswith("rule:"):
+        return "rule"
+    return CHECK_CATEGORIES.get(name, name)
+
 
 def run_check(name: str, check: Check) -> list[CheckResult]:
     """Run one check; a check that raises fails closed with the error as its reason."""
@@ -26,8 +52,10 @@ def error_result(name: str, exc: BaseException) -> CheckResult:
     return CheckResult(
         name=name,
         passed=False,
+        score=1.0,
         reason=f"error:{name}:{type(exc).__name__}: {exc}",
         action=Decision.REJECT,
+        category=ERROR_CATEGORY,
     )
 
 
@@ -47,13 +75,26 @@ def decide(results: Iterable[CheckResult]) -> Verdict:
 
 
 def verdict_to_dict(verdict: Verdict) -> dict[str, Any]:
-    """A JSON-safe dict: decision, reasons, scores by check name, and every check's result."""
+    """A JSON-safe dict: decision, reasons, scores by check name, the failing categories with
+    their highest score, and every check's result."""
     return {
         "decision": verdict.decision.value,
         "reasons": list(verdict.reasons),
         "scores": {c.name: c.score for c in verdict.checks if c.score is not None},
+        "categories": failing_categories(verdict),
         "checks": [check_to_dict(c) for c in verdict.checks],
     }
+
+
+def failing_categories(verdict: Verdict) -> dict[str, float]:
+    """{category: highest score} over the verdict's failing checks."""
+    found: dict[str, float] = {}
+    for check in verdict.checks:
+        if not check.passed:
+            category = check.category or category_of(check.name)
+            score = 1.0 if check.score is None else float(check.score)
+            found[category] = max(score, found.get(category, score))
+    return found
 
 
 def check_to_dict(check: CheckResult) -> dict[str, Any]:
@@ -64,6 +105,7 @@ def check_to_dict(check: CheckResult) -> dict[str, Any]:
         "score": None if check.score is None else float(check.score),
         "reason": check.reason,
         "action": check.action.value,
+        "category": check.category,
     }
 
 
@@ -76,6 +118,7 @@ def verdict_from_dict(data: dict[str, Any]) -> Verdict:
             score=c["score"],
             reason=c["reason"],
             action=Decision(c["action"]),
+            category=c.get("category"),  # verdicts stored before categories existed lack it
         )
         for c in data["checks"]
     )
@@ -88,7 +131,22 @@ def passed(name: str, score: float | None = None) -> CheckResult:
 
 
 def failed(
-    name: str, reason: str, action: str = "reject", score: float | None = None
+    name: str,
+    reason: str,
+    action: str = "reject",
+    score: float | None = None,
+    category: str | None = None,
 ) -> CheckResult:
-    """A failing result asking for ``action`` ("reject" or "review")."""
-    return CheckResult(name=name, passed=False, score=score, reason=reason, action=Decision(action))
+    """A failing result asking for ``action`` ("reject" or "review").
+
+    ``category`` defaults to the check's own (:func:`category_of`); ``score`` defaults to 1.0,
+    a pattern that matched for certain, so that every failure names a category and a score.
+    """
+    return CheckResult(
+        name=name,
+        passed=False,
+        score=1.0 if score is None else score,
+        reason=reason,
+        action=Decision(action),
+        category=category or category_of(name),
+    )

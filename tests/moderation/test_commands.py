@@ -52,11 +52,18 @@ def test_one_verdict_per_line_from_stdin(monkeypatch):
     )
     assert run(ctx, [], stdin, monkeypatch) == 0
     first, second = ctx.lines()
-    assert first == {"line": 1, "decision": "approve", "reasons": [], "scores": first["scores"]}
+    assert first == {
+        "line": 1,
+        "decision": "approve",
+        "reasons": [],
+        "scores": first["scores"],
+        "categories": {},
+    }
     assert second["decision"] == "reject" and second["reasons"] == [
         "toxicity:1.00>=0.85",
         "wordlist:kys",
     ]
+    assert second["categories"] == {"toxic": 1.0}
     assert "checks" not in first
 
 

@@ -30,7 +30,7 @@ def test_run_check_turns_an_exception_into_a_failing_reject():
         raise KeyError("rules")
 
     assert run_check("rules", broken) == [
-        CheckResult("rules", False, None, "error:rules:KeyError: 'rules'", Decision.REJECT)
+        CheckResult("rules", False, 1.0, "error:rules:KeyError: 'rules'", Decision.REJECT, "error")
     ]
     assert run_check("ok", lambda: passed("ok")) == [passed("ok")]
     assert run_check("many", lambda: [passed("x"), passed("y")]) == [passed("x"), passed("y")]
@@ -42,8 +42,28 @@ def test_verdict_to_dict_is_json_safe_and_round_trips():
     assert data["decision"] == "reject"
     assert data["reasons"] == ["personal_data:email"]
     assert data["scores"]["personal_data"] == 1.0 and data["scores"]["length"] == 16.0
-    assert {"name", "passed", "score", "reason", "action"} <= set(data["checks"][0])
+    assert {"name", "passed", "score", "reason", "action", "category"} <= set(data["checks"][0])
+    assert data["categories"] == {"personal_data": 1.0}
     assert verdict_from_dict(data) == verdict
+
+
+def test_every_failure_names_a_category_and_a_score():
+    result = failed("pings", "pings:users:2>0")
+    assert (result.category, result.score) == ("spam", 1.0)
+    assert failed("rule:no-basil", "rule:no-basil:x").category == "rule"
+    named = failed("meaning", "meaning:harassment:0.97>=0.5", score=0.97, category="harassment")
+    assert (named.category, named.score) == ("harassment", 0.97)
+    assert passed("pings").category is None
+
+
+def test_a_verdict_stored_before_categories_existed_still_reads_back():
+    old = {
+        "decision": "reject",
+        "reasons": ["links:2>1"],
+        "checks": [{"name": "links", "passed": False, "score": 2.0, "reason": "links:2>1",
+                    "action": "reject"}],
+    }  # fmt: skip
+    assert verdict_from_dict(old).checks[0].category is None
 
 
 def test_a_broken_check_in_the_output_gate_fails_closed():
