@@ -16,13 +16,14 @@ from redditbot.errors import StoreError
 from redditbot.store.engine import make_engine
 from redditbot.store.models import Base
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+# Inside the package, so that a wheel or a non-editable install can migrate its database.
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 def alembic_config(url: str) -> Config:
-    """An Alembic config pointing at ``migrations/`` and at ``url`` (no alembic.ini needed)."""
+    """An Alembic config pointing at the packaged migrations and at ``url`` (no alembic.ini)."""
     if not (MIGRATIONS_DIR / "env.py").exists():
-        raise StoreError(f"migrations not found at {MIGRATIONS_DIR}; install redditbot with pip -e")
+        raise StoreError(f"migrations not found at {MIGRATIONS_DIR}: the installation is broken")
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["url"] = url

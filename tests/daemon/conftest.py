@@ -139,8 +139,11 @@ def live_sandbox() -> Iterator[SandboxServer]:
 
 
 def write_config(path: Path, *, sandbox_url: str, db_url: str, openai_url: str,
-                 extra: str = "") -> Path:  # fmt: skip
-    """A bot.toml for the demo account on the sandbox, fast intervals, the fake model server."""
+                 extra: str = "", migrate_db: bool = True) -> Path:  # fmt: skip
+    """A bot.toml for the demo account on the sandbox, fast intervals, the fake model server.
+
+    The database is migrated here unless ``migrate_db`` is false (the caller migrates it).
+    """
     path.write_text(f"""
 dry_run = false
 [reddit]
@@ -186,7 +189,8 @@ name = "learnpython"
 [[subreddits]]
 name = "Cooking"
 """)
-    migrate.upgrade(db_url)
+    if migrate_db:
+        migrate.upgrade(db_url)
     return path
 
 

@@ -89,19 +89,30 @@ def test_install_steps_follow_the_makefile(pairs) -> None:
     # Torch first, with the same pin (CPU build), then the package itself.
     assert args_of(pairs)["TORCH_SPEC"] == makefile_default("TORCH_SPEC")
     torch_at = next(i for i, s in enumerate(steps) if '"$TORCH_SPEC"' in s)
-    package_at = next(i for i, s in enumerate(steps) if re.search(r"pip\" install .*-e \.$", s))
+    package_at = next(i for i, s in enumerate(steps) if re.search(r"pip\" install .*\.whl$", s))
     assert torch_at < package_at
     assert args_of(pairs)["TORCH_INDEX_URL"].endswith("/whl/cpu")
 
 
-def test_package_installed_editable_like_the_makefile(pairs) -> None:
-    """Editable, as `make` does: the migrations/ folder is found next to the package."""
-    make_install = next(line for line in makefile_venv_recipe() if "install --quiet -e" in line)
-    target = shlex.split(make_install)[-1]
-    assert target.startswith(".[")  # the Makefile adds the dev extras; the image does not
-    assert any(step.endswith("install --quiet -e .") for step in run_steps(pairs))
-    copied = {shlex.split(rest)[0] for k, rest in pairs if k == "COPY"}
-    assert {"redditbot", "migrations"} <= copied
+def final_stage(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    last_from = max(i for i, (keyword, _) in enumerate(pairs) if keyword == "FROM")
+    return pairs[last_from:]
+
+
+def test_package_installed_from_its_wheel_not_editable(pairs) -> None:
+    """A build stage makes the wheel; the image installs it, so no source tree is needed."""
+    stages = [rest for keyword, rest in pairs if keyword == "FROM"]
+    assert len(stages) == 2 and stages[0].endswith(" AS wheel")
+    build = pairs[: len(pairs) - len(final_stage(pairs))]
+    assert any(re.search(r"pip wheel .*--no-deps --wheel-dir /wheels \.$", s)
+               for s in run_steps(build))  # fmt: skip
+    final = final_stage(pairs)
+    assert ("COPY", "--from=wheel /wheels /tmp/wheels") in final
+    steps = run_steps(final)
+    assert not any(" -e " in step for step in steps), "the image must not be an editable install"
+    assert any(step.endswith('pip" install --quiet /tmp/wheels/redditbot-*.whl') for step in steps)
+    copied = {shlex.split(rest)[0] for k, rest in final if k == "COPY"}
+    assert not copied & {"redditbot", "migrations", "pyproject.toml"}, copied
 
 
 def test_every_copied_path_exists_and_passes_the_dockerignore(pairs) -> None:
@@ -109,7 +120,7 @@ def test_every_copied_path_exists_and_passes_the_dockerignore(pairs) -> None:
     allowed = {line[1:].rstrip("/") for line in ignore if line.startswith("!")}
     assert "**" in ignore, "the ignore file should exclude everything not named"
     for keyword, rest in pairs:
-        if keyword == "COPY":
+        if keyword == "COPY" and not rest.startswith("--from="):
             for source in shlex.split(rest)[:-1]:
                 assert (REPO / source).exists(), source
                 assert source.rstrip("/") in allowed, f"{source} is excluded by the .dockerignore"

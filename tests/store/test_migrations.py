@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
 from redditbot import cli
@@ -122,3 +126,14 @@ def test_sql_on_a_missing_schema_says_to_upgrade(empty_db_url: str, monkeypatch)
     )
     assert code == 2
     assert "redditbot db upgrade" in err
+
+
+def test_top_level_alembic_ini_drives_the_packaged_migrations(empty_db_url: str) -> None:
+    """`alembic -c migrations/alembic.ini -x url=…` (writing revisions) sees the same scripts."""
+    ini = Path(migrate.__file__).resolve().parents[2] / "migrations" / "alembic.ini"
+    config = Config(str(ini), cmd_opts=type("Opts", (), {"x": [f"url={empty_db_url}"]})())
+    script = ScriptDirectory.from_config(config)
+    assert Path(script.dir).resolve() == migrate.MIGRATIONS_DIR
+    assert script.get_current_head() == migrate.head_revision()
+    command.upgrade(config, "head")
+    assert "reply_jobs" in _inspect(empty_db_url)[0]

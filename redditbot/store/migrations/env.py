@@ -6,7 +6,12 @@ from redditbot.store.engine import is_sqlite, make_engine
 from redditbot.store.models import Base
 
 config = context.config
-url = config.attributes.get("url") or config.get_main_option("sqlalchemy.url")
+# From `redditbot db …`, or `alembic -c migrations/alembic.ini -x url=…` when writing a revision.
+url = (
+    config.attributes.get("url")
+    or context.get_x_argument(as_dictionary=True).get("url")
+    or config.get_main_option("sqlalchemy.url")
+)
 
 
 def run_offline() -> None:
