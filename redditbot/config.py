@@ -34,6 +34,8 @@ from redditbot.quality.settings import QualitySettings
 ENV_PREFIX = "REDDITBOT_"
 SECRETS_ENV = "REDDITBOT_SECRETS_FILE"
 PLACEHOLDER = re.compile(r"^(CHANGE[-_ ]?ME|YOUR[-_ ].*|<.*>|xxx+)$", re.IGNORECASE)
+# Keys whose values are secrets wherever they appear ([reddit], [[accounts]], [model], overrides).
+SECRET_KEYS = frozenset({"password", "client_secret", "refresh_token", "api_key", "token"})
 # Sections a [[subreddits]] table may override.
 OVERRIDABLE = ("model", "moderation", "selection", "housekeeping")
 SUBREDDIT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]{1,20}$")
@@ -468,7 +470,7 @@ def _describe_one(err: dict[str, Any], path: Path | None, loc: tuple[Any, ...]) 
 
 
 def _is_secret_path(loc: tuple[Any, ...]) -> bool:
-    return bool(loc) and str(loc[-1]) in {"password", "client_secret", "api_key"}
+    return bool(loc) and str(loc[-1]) in SECRET_KEYS
 
 
 def _key_path(loc: tuple[Any, ...]) -> str:

@@ -6,6 +6,8 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any
 
+from redditbot.config import SECRET_KEYS
+
 if TYPE_CHECKING:
     from redditbot.cli import Context
 
@@ -72,5 +74,4 @@ def redact_url(url: str) -> str:
 
 
 def _is_secret(key: str, value: Any) -> bool:
-    secret_keys = {"password", "client_secret", "api_key", "token"}
-    return key in secret_keys and bool(value)
+    return key in SECRET_KEYS and bool(value)

@@ -7,6 +7,11 @@ import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import SecretStr
+
+from redditbot.config import SECRET_KEYS
 
 MASK = "********"
 CONTEXT_FIELDS = ("job_id", "fullname", "subreddit", "feed", "stage")
@@ -69,9 +74,24 @@ def configure_logging(
 
 
 def secret_values(settings: Any) -> list[str]:
-    """The secrets in the settings, to be masked wherever they might be printed."""
-    values = [settings.reddit.password, settings.reddit.client_secret]
-    api_key = getattr(settings.model, "api_key", None)
-    if api_key is not None:
-        values.append(api_key)
-    return [v.get_secret_value() if hasattr(v, "get_secret_value") else str(v) for v in values]
+    """Every secret in the settings, to be masked wherever it might be printed: ``[reddit]``'s,
+    each ``[[accounts]]`` table's, every API key (``[model]`` and its overrides) and the
+    password in any URL (the database's)."""
+    found: list[str] = []
+    _collect_secrets(settings.model_dump(), "", found)
+    return [value for value in found if value]
+
+
+def _collect_secrets(data: Any, key: str, found: list[str]) -> None:
+    if isinstance(data, dict):
+        for name, value in data.items():
+            _collect_secrets(value, str(name), found)
+    elif isinstance(data, list | tuple):
+        for value in data:
+            _collect_secrets(value, key, found)
+    elif isinstance(data, SecretStr):
+        found.append(data.get_secret_value())
+    elif isinstance(data, str) and key in SECRET_KEYS:
+        found.append(data)  # an override table holds plain strings: its keys say what they are
+    elif isinstance(data, str) and "://" in data:
+        found.append(urlsplit(data).password or "")
