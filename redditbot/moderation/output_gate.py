@@ -10,7 +10,7 @@ from redditbot.domain import CheckResult, Draft
 from redditbot.moderation import text as textlib
 from redditbot.moderation.classifiers import ToxicityClassifier
 from redditbot.moderation.patterns import PhraseSet
-from redditbot.moderation.personal_data import DETECTORS
+from redditbot.moderation.personal_data import detectors
 from redditbot.moderation.settings import ModerationSettings
 from redditbot.moderation.verdicts import failed, passed
 from redditbot.moderation.wordlist import BUILTIN_TERMS, WordList
@@ -73,6 +73,7 @@ class OutputGate:
         self._classifier = classifier
         self._phrases = phrases
         self._wordlist = WordList((*BUILTIN_TERMS, *settings.toxicity.extra_words))
+        self._detectors = detectors(settings.personal_data.phone_regions)
 
     def checks(self, view: ReplyView) -> list[tuple[str, Callable]]:
         """(name, zero-argument check) pairs, in the order they are reported."""
@@ -140,7 +141,9 @@ class OutputGate:
         return passed("wordlist", score=0)
 
     def personal_data(self, view: ReplyView) -> CheckResult:
-        found = [kind for kind in self._settings.personal_data.kinds if DETECTORS[kind](view.text)]
+        found = [
+            kind for kind in self._settings.personal_data.kinds if self._detectors[kind](view.text)
+        ]
         if found:
             action = self._settings.personal_data.action
             return failed("personal_data", f"personal_data:{','.join(found)}", action, len(found))

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from redditbot.moderation.personal_data import DEFAULT_PHONE_REGIONS, phone_region_known
 from redditbot.moderation.rules import Rule, compile_pattern
 
 Action = Literal["reject", "review"]
@@ -97,6 +98,19 @@ class PersonalDataSettings(_Strict):
         description="which detectors run",
     )
     action: Action = Field("reject", description="what a detection asks for")
+    phone_regions: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_PHONE_REGIONS),
+        description="regions (ISO codes) whose national phone numbers are recognised; "
+        "international +numbers always are",
+    )
+
+    @field_validator("phone_regions")
+    @classmethod
+    def _regions_known(cls, regions: list[str]) -> list[str]:
+        unknown = [r for r in regions if not phone_region_known(r)]
+        if unknown:
+            raise ValueError(f"unknown phone region(s) {unknown} (use ISO codes such as 'US')")
+        return regions
 
 
 class LinkSettings(_Strict):

@@ -132,6 +132,35 @@ def test_personal_data_is_rejected(text, kind):
     assert failing(judge(text))["personal_data"] == f"personal_data:{kind}"
 
 
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("ring me on +33 1 23 45 67 89 after six", "phone"),
+        ("DE89 3704 0044 0532 0130 00 OK thanks", "iban"),
+        ("wire it to de89 3704 0044 0532 0130 00", "iban"),
+    ],
+)
+def test_personal_data_the_regexes_missed_is_rejected(text, kind):
+    assert failing(judge(text))["personal_data"] == f"personal_data:{kind}"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["The log says timestamp 1700000000, so it ran at night.", "Is order 2024 1234 5678 ok?"],
+)
+def test_numbers_that_only_look_like_phones_pass(text):
+    assert "personal_data" not in failing(judge(text))
+
+
+def test_phone_regions_are_configurable_and_checked():
+    text = "appelle le 06 12 34 56 78 ce soir"
+    assert judge(text).approved
+    verdict = judge(text, personal_data={"phone_regions": ["FR"]})
+    assert failing(verdict)["personal_data"] == "personal_data:phone"
+    with pytest.raises(ValueError, match="unknown phone region"):
+        make_settings(personal_data={"phone_regions": ["Germany"]})
+
+
 def test_personal_data_kinds_and_action_are_configurable():
     assert judge("ssn 123-45-6789", personal_data={"kinds": ["email"]}).approved
     verdict = judge("a@b.org", personal_data={"action": "review"})
