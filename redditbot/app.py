@@ -194,9 +194,9 @@ class Bot:
         return int(getattr(self.settings.model, "batch_size", 16))
 
     def post_policy(self, subreddit: str) -> PostPolicy:
-        sub = self.settings.subreddit(subreddit)
         return PostPolicy(
-            dry_run=self.settings.dry_run_for(subreddit), footer=sub.footer if sub else ""
+            dry_run=self.settings.dry_run_for(subreddit),
+            footer=self.settings.footer_for(subreddit),
         )
 
     # ------------------------------------------------------------------ lifecycle
@@ -204,6 +204,8 @@ class Bot:
     def prepare(self) -> None:
         """Everything start-up does before the first stage runs."""
         migrate.require_current_schema(self.engine)
+        for warning in self.settings.disclosure_warnings():
+            log.warning("%s", warning)
         if self.lock:
             self.lock.acquire()
         self.build_stages()

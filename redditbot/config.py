@@ -24,6 +24,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from redditbot.disclosure import DEFAULT_FOOTER, REDDIT_COMMENT_LIMIT, footer_cost
 from redditbot.errors import ConfigError
 from redditbot.generation.settings import ModelSettings
 from redditbot.moderation.settings import ModerationSettings, settings_for_override
@@ -165,7 +166,11 @@ class SubredditSettings(Section):
     dry_run: bool | None = None
     review: bool = False
     persona: str = ""
-    footer: str = ""
+    disclose: bool | None = Field(None, description="say that a bot wrote it (unset: global)")
+    footer: str = Field("", description="the disclosure footer here (empty: the global footer)")
+    training_allowed: bool = Field(
+        False, description="the subreddit's moderators (or Reddit) allow training on its content"
+    )
     model: dict[str, Any] = Field(default_factory=dict)
     moderation: dict[str, Any] = Field(default_factory=dict)
     selection: dict[str, Any] = Field(default_factory=dict)
@@ -212,6 +217,8 @@ class Settings(BaseSettings):
     )
 
     dry_run: bool = False
+    disclose: bool = Field(True, description="every reply and post says that a bot wrote it")
+    footer: str = Field(DEFAULT_FOOTER, description="the disclosure footer (Reddit markdown)")
     account: str = Field(
         "", description="name recorded on the rows this bot owns (default: username)"
     )
@@ -260,6 +267,12 @@ class Settings(BaseSettings):
     def _filter_stays_on_when_live(self) -> Settings:
         if not self.moderation.enabled and not self.dry_run:
             raise ValueError("moderation.enabled = false is only allowed with dry_run = true")
+        return self
+
+    @model_validator(mode="after")
+    def _disclosure_has_text(self) -> Settings:
+        if self.disclose and not self.footer.strip():
+            raise ValueError('footer = "" with disclose = true: say that the account is a bot')
         return self
 
     @property
@@ -316,6 +329,25 @@ class Settings(BaseSettings):
         """The subreddit's persona, else the model's default one."""
         sub = self.subreddit(subreddit)
         return sub.persona if sub and sub.persona else self.model_for(subreddit).persona
+
+    def footer_for(self, subreddit: str) -> str:
+        """The disclosure footer appended to what the bot posts in ``subreddit`` ("" when off)."""
+        sub = self.subreddit(subreddit)
+        disclose = self.disclose if sub is None or sub.disclose is None else sub.disclose
+        if not disclose:
+            return ""
+        return ((sub.footer if sub else "") or self.footer).strip()
+
+    def disclosure_warnings(self) -> list[str]:
+        """Where the bot would post without saying it is a bot (``disclose = false``)."""
+        where = [f"r/{s.name}" for s in self.subreddits if not self.footer_for(s.name)]
+        if not self.disclose and not self.subreddits:
+            where.append("every subreddit")
+        return [
+            f"disclose = false: replies and posts in {name} will not say that a bot wrote them "
+            "(Reddit requires bots to disclose; this can cost API access)"
+            for name in where
+        ]
 
     def dry_run_for(self, subreddit: str) -> bool:
         """Dry run is on if it is on globally or for this subreddit."""
@@ -413,7 +445,24 @@ def load_settings(path: Path | None = None, *, secrets_path: str | Path | None =
         raise ConfigError(describe_validation_error(exc, path)) from None
     for sub in settings.subreddits:
         _validate_overrides(settings, sub, path)
+    _check_reply_fits(settings, path)
     return settings
+
+
+def _check_reply_fits(settings: Settings, path: Path | None) -> None:
+    """The longest reply moderation lets through, plus the footer, must fit in one comment."""
+    names = [None] + [s.name for s in settings.subreddits]
+    for name in names:
+        moderation = settings.moderation_for(name) if name else settings.moderation
+        footer = settings.footer_for(name or "")  # "": a subreddit without a table
+        longest = moderation.shape.max_chars + footer_cost(footer)
+        if longest > REDDIT_COMMENT_LIMIT:
+            where = f"r/{name}" if name else "the global settings"
+            raise ConfigError(
+                f"{path or 'configuration'}: {where}: moderation.shape.max_chars "
+                f"({moderation.shape.max_chars}) + the disclosure footer ({footer_cost(footer)} "
+                f"characters) exceed Reddit's {REDDIT_COMMENT_LIMIT}-character comment limit"
+            )
 
 
 def read_toml(path: Path) -> dict[str, Any]:

@@ -41,6 +41,8 @@ def check_config(ctx: Context, args: argparse.Namespace) -> int:
     if not args.offline:
         settings.require_reddit_credentials()
     ctx.print(json.dumps(masked(settings.model_dump(mode="json")), indent=2))
+    for warning in settings.disclosure_warnings():
+        print(f"warning: {warning}", file=ctx.err)
     source = ctx.config_path or "defaults and environment only"
     ctx.print(f"# configuration OK ({source})")
     return 0

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from redditbot.disclosure import REDDIT_COMMENT_LIMIT, footer_cost
 from redditbot.domain import CheckResult, Draft
 from redditbot.moderation import text as textlib
 from redditbot.moderation.classifiers import ToxicityClassifier
@@ -28,6 +29,7 @@ class ReplyState:
     recent_replies: tuple[str, ...] = ()  # the bot's own recent replies, for the repeat check
     system_prompt: str = ""
     persona: str = ""
+    footer: str = ""  # the disclosure footer the reply will be posted with
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class ReplyView:
     thread_texts: tuple[str, ...]  # parent first, then ancestors
     recent_replies: tuple[str, ...]
     prompt_text: str
+    footer_chars: int = 0  # what the disclosure footer adds when the reply is posted
 
     @classmethod
     def of(cls, draft: Draft, state: ReplyState) -> ReplyView:
@@ -56,6 +59,7 @@ class ReplyView:
             prompt_text="\n".join(
                 filter(None, (state.system_prompt, state.persona or draft.persona))
             ),
+            footer_chars=footer_cost(state.footer),
         )
 
 
@@ -100,6 +104,10 @@ class OutputGate:
             return failed("length", f"length:{size}<{shape.min_chars}", score=size)
         if size > shape.max_chars:
             return failed("length", f"length:{size}>{shape.max_chars}", score=size)
+        posted = len(view.text) + view.footer_chars  # Reddit counts the footer too
+        if posted > REDDIT_COMMENT_LIMIT:
+            reason = f"length:reddit_limit:{posted}>{REDDIT_COMMENT_LIMIT}"
+            return failed("length", reason, score=posted)
         return passed("length", score=size)
 
     def degenerate(self, view: ReplyView) -> CheckResult:

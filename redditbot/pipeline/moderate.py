@@ -91,7 +91,9 @@ class ModerateStage:
         ).first()
         context = thread_context(session, job.target_fullname, job.subreddit)
         persona = self.settings.persona_for(job.subreddit)
-        state = ReplyState(recent_replies=recent, persona=persona, system_prompt=persona)
+        footer = self.settings.footer_for(job.subreddit)
+        state = ReplyState(recent_replies=recent, persona=persona, system_prompt=persona,
+                           footer=footer)  # fmt: skip
         moderator = self.moderator_for(job.subreddit)
 
         def judge(candidate: dict) -> Judged:

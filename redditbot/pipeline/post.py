@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from redditbot.disclosure import disclosed
 from redditbot.domain import Clock, PostedComment, RedditGateway, Status, utcnow
 from redditbot.errors import (
     RateLimited,
@@ -38,7 +39,7 @@ class PostPolicy:
     """What the poster needs to know about one subreddit."""
 
     dry_run: bool = False
-    footer: str = ""
+    footer: str = ""  # the disclosure footer, appended by ``disclosed`` at posting time
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ class Poster:
             return self._finish(job, Status.SKIPPED, reason="own_comment")
         if not self._mark_posting(job):
             return None  # lost the lease to another instance; it owns the job now
-        text = with_footer(job.reply_text or "", policy.footer)
+        text = disclosed(job.reply_text or "", policy.footer)
         try:
             created = self.gateway.reply(job.target_fullname, text)
         except RateLimited as exc:
@@ -151,7 +152,7 @@ class Poster:
         now = self.clock()
         with self.sessions.begin() as session:
             row = session.get(ReplyJob, job.id)
-            text = with_footer(row.reply_text or "", self.policy(job.subreddit).footer)
+            text = disclosed(row.reply_text or "", self.policy(job.subreddit).footer)
             session.add(PostedReply(
                 job_id=job.id, account=self.account, target_fullname=job.target_fullname,
                 body=text, dry_run=True, posted_at=now,
@@ -245,8 +246,3 @@ def count_forbidden(sessions: sessionmaker[Session], subreddit: str, *, account:
 
 def _age_key(comment: PostedComment) -> tuple[float, int]:
     return comment.created_utc, int(comment.fullname.partition("_")[2], 36)
-
-
-def with_footer(text: str, footer: str) -> str:
-    """The reply with the subreddit's footer (e.g. "I am a bot") under a rule."""
-    return f"{text}\n\n---\n{footer}" if footer else text

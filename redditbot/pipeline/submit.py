@@ -27,6 +27,7 @@ from typing import Any, Protocol
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from redditbot.disclosure import REDDIT_SELFPOST_LIMIT, disclosed, footer_cost
 from redditbot.domain import (
     Clock,
     Decision,
@@ -159,9 +160,14 @@ def parse_post(text: str) -> tuple[str, str] | None:
     return (title, body.strip()) if title else None
 
 
-def title_problems(title: str, body: str, posting: OriginalPostSettings) -> list[str]:
-    """Machine-readable reasons the title or body cannot be posted as they are."""
+def title_problems(
+    title: str, body: str, posting: OriginalPostSettings, footer: str = ""
+) -> list[str]:
+    """Machine-readable reasons the title or body (with its footer) cannot be posted as they are."""
     problems = []
+    posted = len(body) + footer_cost(footer)
+    if posted > REDDIT_SELFPOST_LIMIT:
+        problems.append(f"body:reddit_limit:{posted}>{REDDIT_SELFPOST_LIMIT}")
     if len(title) > posting.title_max_chars:
         problems.append(f"title:length:{len(title)}>{posting.title_max_chars}")
     if _LINK.search(title):
@@ -407,7 +413,8 @@ class PostModerator:
         )
         state = ReplyState(recent_replies=recent, persona=persona, system_prompt=persona)
         verdict = verdict_to_dict(self.moderator_for(job.subreddit).check_reply(draft, state))
-        problems = title_problems(title, body, self.posting(job.subreddit))
+        footer = self.settings.footer_for(job.subreddit)
+        problems = title_problems(title, body, self.posting(job.subreddit), footer)
         if problems:
             verdict = verdict | {
                 "decision": Decision.REJECT.value,
@@ -442,11 +449,13 @@ class PostSender:
         account: str,
         owner: str,
         dry_run: Callable[[str], bool],
+        footer: Callable[[str], str] = lambda subreddit: "",
         limits: SubmitLimits | None = None,
         clock: Clock = utcnow,
     ) -> None:
         self.gateway, self.sessions, self.account, self.owner = gateway, sessions, account, owner
         self.dry_run, self.limits, self.clock = dry_run, limits or SubmitLimits(), clock
+        self.footer = footer
 
     def run_once(self) -> int:
         handled = self.reconcile(stale_only=True)
@@ -464,16 +473,20 @@ class PostSender:
         return handled + len(jobs)
 
     def send(self, job: PostJob) -> None:
-        """Post one claimed job: ``posting`` is committed before the request."""
+        """Post one claimed job: ``posting`` is committed before the request.
+
+        The body is stored with its disclosure footer, as Reddit gets it.
+        """
+        body = disclosed(job.body or "", self.footer(job.subreddit))
         if self.dry_run(job.subreddit):
-            return self._finish(job, Status.SKIPPED, "dry_run", dry_run=True)
-        if not self._mark_posting(job):
+            return self._finish(job, Status.SKIPPED, "dry_run", dry_run=True, body=body)
+        if not self._mark_posting(job, body):
             return None  # another instance took the job over
         try:
             created = self.gateway.submit(
                 job.subreddit,
                 job.title or "",
-                job.body or "",
+                body,
                 flair_id=job.flair_id,
                 flair_text=job.flair_text,
             )
@@ -487,7 +500,7 @@ class PostSender:
             return None
         return self._record(job, created, reconciled=False)
 
-    def _mark_posting(self, job: PostJob) -> bool:
+    def _mark_posting(self, job: PostJob, body: str) -> bool:
         now = self.clock()
         with self.sessions.begin() as session:
             result = session.execute(
@@ -499,6 +512,7 @@ class PostSender:
                 )
                 .values(
                     status=Status.POSTING.value,
+                    body=body,
                     updated_at=now,
                     attempts=PostJob.attempts + 1,
                     lease_expires_at=now + self.limits.lease,
@@ -516,10 +530,15 @@ class PostSender:
             queries.clear_forbidden(session, job.subreddit)
         log.info("post job %s: posted %s in r/%s", job.id, created.fullname, job.subreddit)
 
-    def _finish(self, job: PostJob, status: Status, reason: str, dry_run: bool = False) -> None:
+    def _finish(
+        self, job: PostJob, status: Status, reason: str, dry_run: bool = False,
+        body: str | None = None,
+    ) -> None:  # fmt: skip
         with self.sessions.begin() as session:
             row = session.get(PostJob, job.id)
             row.dry_run = dry_run
+            if body is not None:  # a dry run records the body it would have sent
+                row.body = body
             queries.move(row, status, now=self.clock(), reason=reason)
         log.info("post job %s: %s (%s)", job.id, status, reason)
 
@@ -643,6 +662,7 @@ class SubmitStage:
                 sessions,
                 owner=owner,
                 dry_run=settings.dry_run_for,
+                footer=settings.footer_for,
                 limits=limits,
                 **common,
             ),

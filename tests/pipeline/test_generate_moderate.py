@@ -256,3 +256,18 @@ def test_requests_carry_few_shot_examples_from_other_stored_threads(sqlite_sessi
     assert [(ctx.title, reply) for ctx, reply in request.few_shot] == [
         ("Sorting a dict", "sorted(d.items()) gives the pairs in order.")
     ]
+
+
+def test_moderation_counts_the_disclosure_footer_against_reddits_limit(
+    sqlite_sessions, job_id
+) -> None:
+    config = Settings(moderation={"toxicity": {"classifier": "wordlist"},
+                                  "shape": {"max_chars": 10_000}},
+                      subreddits=[{"name": "learnpython"}])  # fmt: skip
+    long = " ".join(f"word{i}" for i in range(2000))[:9_990]  # fits alone, not with the footer
+    generate, moderate = stages(sqlite_sessions, ScriptedGenerator([(long, -0.5)]), config)
+    generate.run_once()
+    moderate.run_once()
+    with sqlite_sessions() as session:
+        verdict = session.scalars(select(ModerationVerdictRow)).one()
+    assert any(reason.startswith("length:reddit_limit:") for reason in verdict.reasons)

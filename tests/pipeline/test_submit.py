@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select, text
 
 from redditbot.config import Settings
+from redditbot.disclosure import DEFAULT_FOOTER, disclosed
 from redditbot.domain import Candidate, Generation, GenerationRequest
 from redditbot.moderation import Moderator
 from redditbot.pipeline.listen import Listener
@@ -104,9 +105,10 @@ def test_a_due_slot_becomes_one_post_with_history(world, sandbox, gateway, sessi
     stage = make_stage(gateway, sessions, clock, ScriptedGenerator(CLEAN))
     assert stage.run_once() == 4  # scheduled, written, approved, posted
     [post] = bot_posts(world)
-    assert (post.title, post.selftext) == (TITLE, BODY)
+    assert (post.title, post.selftext) == (TITLE, disclosed(BODY, DEFAULT_FOOTER))
     [job] = jobs(sessions)
     assert job.status == "posted" and job.submission_fullname == post.fullname
+    assert job.body == post.selftext  # the history holds what Reddit got, footer included
     assert job.slot == slot_key(latest_slot(EVERY_6H, clock()))
     assert stage.run_once() == 0  # the same slot never posts twice
     clock.advance(3600)
@@ -165,7 +167,7 @@ def test_dry_run_makes_no_write_request(world, sandbox, gateway, sessions, clock
     assert sandbox.writes.records == [] and bot_posts(world) == []
     [job] = jobs(sessions)
     assert (job.status, job.reason, job.dry_run) == ("skipped", "dry_run", True)
-    assert (job.title, job.body) == (TITLE, BODY)
+    assert (job.title, job.body) == (TITLE, disclosed(BODY, DEFAULT_FOOTER))
 
 
 def test_review_mode_holds_the_post(world, sandbox, gateway, sessions, clock) -> None:
