@@ -116,7 +116,7 @@ class Bot:
             from redditbot.reddit.gateway import PrawGateway
 
             self.settings.require_reddit_credentials()
-            self._gateway = PrawGateway(self.settings.reddit)
+            self._gateway = PrawGateway(self.settings.reddit, dry_run=self.settings.dry_run)
         return self._gateway
 
     @property
@@ -159,7 +159,7 @@ class Bot:
             "listen": Listener(
                 self.gateway, sessions, account=self.account, bot_username=bot_username,
                 subreddits=[sub.name for sub in s.subreddits], clock=clock, owner=owner,
-                lease=feed_lease,
+                lease=feed_lease, dry_run=s.dry_run_for,
             ),
             "select": Selector(
                 sessions, s, account=self.account, bot_usernames=frozenset({bot_username}),

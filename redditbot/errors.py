@@ -26,6 +26,11 @@ class TransientError(RedditbotError):
         self.retry_after = retry_after
 
 
+class DryRunViolation(RedditbotError):
+    """A bug: something asked to change Reddit (comment, vote, read_message, delete, …) while
+    the bot runs with ``dry_run = true``. Refused before the request leaves the process."""
+
+
 class PermanentError(RedditbotError):
     """A failure that will not succeed on retry; ``reason`` is machine-readable."""
 

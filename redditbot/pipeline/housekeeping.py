@@ -83,6 +83,8 @@ class Housekeeping:
             score = scores.get(reply.comment_fullname)
             if policy.delete_below_score is None or score is None:
                 continue
+            if self.settings.dry_run_for(subreddit):  # a deletion is a write
+                continue
             young = now - reply.posted_at < timedelta(hours=policy.delete_window_hours)
             if young and score < policy.delete_below_score:
                 self._delete(reply, subreddit, score, now)

@@ -97,6 +97,7 @@ class Listener:
         subreddits_per_request: int = 50,
         max_pages: int = 10,
         mark_inbox_read: bool = True,
+        dry_run: Callable[[str], bool] = lambda _subreddit: False,
         owner: str = "listener",
         lease: timedelta = timedelta(minutes=2),
         clock: Clock = utcnow,
@@ -104,7 +105,7 @@ class Listener:
     ) -> None:
         self.gateway, self.sessions, self.clock = gateway, sessions, clock
         self.account, self.bot_username = account, bot_username
-        self.max_pages, self.mark_inbox_read = max_pages, mark_inbox_read
+        self.max_pages, self.mark_inbox_read, self.dry_run = max_pages, mark_inbox_read, dry_run
         self.owner, self.lease = owner, lease
         self.groups = [
             list(subreddits[i : i + subreddits_per_request])
@@ -200,7 +201,8 @@ class Listener:
         )  # fmt: skip
 
     def poll_inbox(self) -> int:
-        """Store mentions and replies to the bot, then mark them read on Reddit."""
+        """Store mentions and replies to the bot, then mark them read on Reddit (not those of a
+        subreddit in dry run: marking read is a write). Unread ones come again; stored once."""
         items = self.gateway.inbox()
         self.requests += 1
         now = self.clock()
@@ -213,8 +215,9 @@ class Listener:
             ]  # fmt: skip
             queries.insert_ignoring_duplicates(session, InboxRow, rows, ("account", "fullname"))
             queries.cursor(session, self.account, "inbox").last_success_at = now
-        if items and self.mark_inbox_read:
-            self.gateway.mark_read([item.comment.fullname for item in items])
+        to_mark = [i.comment.fullname for i in items if not self.dry_run(i.comment.subreddit)]
+        if to_mark and self.mark_inbox_read:
+            self.gateway.mark_read(to_mark)
             self.requests += 1
         return len(items)
 

@@ -1,6 +1,9 @@
 """The PRAW adapter: the only module that talks to Reddit. PRAW objects never leave it.
 
-Two things differ from plain PRAW on purpose:
+Three things differ from plain PRAW on purpose:
+- In a dry run every request that could change Reddit is refused in one place, the requestor
+  that every PRAW request passes through (``DryRunViolation``): a write that some code path
+  forgot to skip never leaves the process.
 - Writes that create things (``/api/comment``, ``/api/submit``) are never retried blindly.
   prawcore retries a POST on 5xx and on dropped connections, which can create the same comment
   twice; here such an outcome raises ``WriteOutcomeUnknown`` and the poster reconciles.
@@ -15,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from redditbot.domain import (
     Comment,
@@ -25,6 +29,7 @@ from redditbot.domain import (
 )
 from redditbot.errors import (
     ConfigError,
+    DryRunViolation,
     RateLimited,
     TargetUnavailable,
     TransientError,
@@ -36,6 +41,9 @@ log = logging.getLogger(__name__)
 DEFAULT_RATELIMIT_WAIT = 60.0
 LISTING_LIMIT = 100  # Reddit's maximum page size: the fewest requests per new item
 NON_IDEMPOTENT_PATHS = ("/api/comment", "/api/submit")
+# POSTs that change nothing on Reddit: the token request and loading more comments of a thread.
+READ_ONLY_POSTS = ("/api/v1/access_token", "/api/morechildren")
+READ_METHODS = ("GET", "HEAD")
 TERMINAL_API_ERRORS = {
     "THREAD_LOCKED": "thread_locked",
     "DELETED_COMMENT": "deleted_comment",
@@ -47,8 +55,9 @@ TERMINAL_API_ERRORS = {
 TITLE_LIMIT = 300  # Reddit's longest submission title, in characters
 
 
-def _requestor_class() -> type:
-    """A prawcore Requestor that turns an unknown write outcome into a non-retried error."""
+def _requestor_class(dry_run: bool = False) -> type:
+    """A prawcore Requestor that turns an unknown write outcome into a non-retried error and,
+    in a dry run, refuses every request that could change something on Reddit."""
     import prawcore
     import requests
 
@@ -61,6 +70,8 @@ def _requestor_class() -> type:
 
     class NoBlindRetryRequestor(prawcore.Requestor):
         def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+            if dry_run and not is_read_only(method, url):
+                raise DryRunViolation(f"dry run: refused {method.upper()} {urlsplit(url).path}")
             if method.upper() != "POST" or not url.rstrip("/").endswith(NON_IDEMPOTENT_PATHS):
                 return super().request(method, url, *args, **kwargs)
             try:
@@ -76,10 +87,21 @@ def _requestor_class() -> type:
     return NoBlindRetryRequestor
 
 
-class PrawGateway:
-    """``RedditGateway`` over PRAW; ``reddit`` settings name the account and the endpoints."""
+def is_read_only(method: str, url: str) -> bool:
+    """Whether a request to Reddit changes nothing there (a dry run may make it)."""
+    path = urlsplit(url).path.rstrip("/")
+    return method.upper() in READ_METHODS or path.endswith(READ_ONLY_POSTS)
 
-    def __init__(self, reddit_settings: Any, *, user_agent_suffix: str = "") -> None:
+
+class PrawGateway:
+    """``RedditGateway`` over PRAW; ``reddit`` settings name the account and the endpoints.
+
+    With ``dry_run`` it reads as usual and refuses every write (``DryRunViolation``).
+    """
+
+    def __init__(
+        self, reddit_settings: Any, *, user_agent_suffix: str = "", dry_run: bool = False
+    ) -> None:
         import praw
 
         s = reddit_settings
@@ -96,7 +118,7 @@ class PrawGateway:
             timeout=s.timeout,
             check_for_updates=False,
             check_for_async=False,
-            requestor_class=_requestor_class(),
+            requestor_class=_requestor_class(dry_run),
         )
         self._username = s.username
 

@@ -65,6 +65,14 @@ def test_low_scored_replies_are_deleted_where_switched_on(
         assert session.scalars(select(Event.kind).where(Event.kind == "reply_deleted")).one()
 
 
+def test_nothing_is_deleted_in_a_dry_run_subreddit(world, gateway, sqlite_sessions, clock):
+    settings = Settings(housekeeping={"delete_below_score": 0},
+                        subreddits=[{"name": "learnpython", "dry_run": True}])  # fmt: skip
+    bad = posted(world, sqlite_sessions, clock, "learnpython", score=-4)  # from a live run before
+    assert housekeeping(gateway, sqlite_sessions, clock, settings).delete_low_scored_replies() == 0
+    assert not world.get(bad.comment_fullname).deleted
+
+
 def test_old_replies_are_outside_the_window(world, gateway, sqlite_sessions, clock) -> None:
     settings = Settings(housekeeping={"delete_below_score": 0, "delete_window_hours": 1},
                         subreddits=[{"name": "learnpython"}])  # fmt: skip

@@ -101,6 +101,22 @@ def test_mentions_are_stored_and_marked_read(world, sandbox, gateway, sessions, 
     assert gateway.inbox() == []
 
 
+def test_inbox_items_of_a_dry_run_subreddit_stay_unread(world, sandbox, gateway, sessions, clock):
+    """Marking read is a write: not for a subreddit in dry run (stored all the same, once)."""
+    cooking = world.submissions({"cooking"})[0].fullname
+    python = world.submissions({"learnpython"})[0].fullname
+    dry = "t1_" + world.mention(DEMO_BOT, cooking, "curious_cook", "what temperature?")
+    live = "t1_" + world.mention(DEMO_BOT, python, "pythonista", "which library?")
+    listener = make_listener(gateway, sessions, clock, dry_run=lambda sub: sub.lower() == "cooking")
+    listener.run_once()
+    listener.run_once()  # the unread one comes again, and is not stored twice
+    marked = [w.form["id"] for w in sandbox.writes.records if w.path.startswith("/api/read_")]
+    assert marked and all(live in ids.split(",") and dry not in ids for ids in marked)
+    assert dry in [item.comment.fullname for item in gateway.inbox()]
+    with sessions() as session:
+        assert session.scalar(select(func.count()).where(InboxRow.fullname == dry)) == 1
+
+
 def test_edits_and_deletions_update_stored_rows(world, gateway, sessions, clock) -> None:
     listener = make_listener(gateway, sessions, clock)
     listener.run_once()
