@@ -3,7 +3,8 @@
 Settings are built once, here, and passed down. Every command is a function
 ``handler(ctx: Context, args: argparse.Namespace) -> int``; packages add their own commands
 through an ``add_commands(subparsers)`` function listed in ``COMMAND_MODULES``.
-Any ``RedditbotError`` becomes one line on stderr and exit code 2, never a traceback.
+Any ``RedditbotError`` (and a database or network failure from a library) becomes one line on
+stderr and an exit code by meaning (``EXIT_CODES``), never a traceback unless ``--debug``.
 """
 
 from __future__ import annotations
@@ -13,13 +14,24 @@ import importlib
 import logging
 import os
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from redditbot import __version__
-from redditbot.errors import RedditbotError
+from redditbot.errors import (
+    EXIT_CONFIG,
+    EXIT_INTERRUPTED,
+    EXIT_UNAVAILABLE,
+    EXIT_USAGE,
+    RedditbotError,
+    SchemaError,
+    StoreError,
+    StoreUnavailable,
+    TransientError,
+)
 
 if TYPE_CHECKING:
     from redditbot.config import Settings
@@ -38,6 +50,16 @@ COMMAND_MODULES = (
 )
 
 DEFAULT_CONFIG = "bot.toml"
+
+EXIT_CODES = f"""exit codes:
+  0    success
+  1    a check failed, or the command could not do what was asked
+  {EXIT_USAGE}    usage: unknown command or option
+  {EXIT_UNAVAILABLE}   Reddit or the database is unavailable (EX_UNAVAILABLE): try again later
+  {EXIT_CONFIG}   configuration (EX_CONFIG): bot.toml, secrets, credentials, the model, or a
+       database schema that needs `redditbot db upgrade`; restarting will not help, fixing will
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C)
+"""
 
 
 class Context:
@@ -72,6 +94,8 @@ def build_parser(modules: Sequence[str] = COMMAND_MODULES) -> argparse.ArgumentP
     parser = argparse.ArgumentParser(
         prog="redditbot",
         description="A chatbot daemon for Reddit: listen, select, generate, moderate, post.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"redditbot {__version__}")
     parser.add_argument(
@@ -82,6 +106,9 @@ def build_parser(modules: Sequence[str] = COMMAND_MODULES) -> argparse.ArgumentP
     )
     parser.add_argument(
         "--log-level", default=None, help="override the configured log level (DEBUG, INFO, …)"
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="print the traceback of an error, not one line"
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in modules:
@@ -95,7 +122,7 @@ def main(argv: Sequence[str] | None = None, *, out=None, err=None) -> int:
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help(out or sys.stdout)
-        return 2
+        return EXIT_USAGE
     ctx = Context(args, out=out, err=err)
     # Nothing is ever fetched from a model hub at run time, whichever package loads a model first.
     for switch in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
@@ -105,8 +132,36 @@ def main(argv: Sequence[str] | None = None, *, out=None, err=None) -> int:
     )
     try:
         return args.handler(ctx, args)
-    except RedditbotError as exc:
-        print(f"redditbot: error: {exc}", file=ctx.err)
-        return 2
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        error = operator_error(exc)
+        if error is None:
+            raise  # a bug, not an operator's mistake: the traceback is what a report needs
+        if args.debug:
+            exc.__suppress_context__ = False  # show what the error was translated from, too
+            traceback.print_exception(exc, file=ctx.err)
+        print(f"redditbot: error: {error}", file=ctx.err)
+        return error.exit_code
+
+
+def operator_error(exc: Exception) -> RedditbotError | None:
+    """The error an operator can act on, for ``exc`` and what libraries raise; None for a bug."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    if isinstance(exc, RedditbotError):
+        return exc
+    message = _first_line(exc.orig) if isinstance(exc, DBAPIError) else ""
+    if "no such table" in message or ("relation" in message and "does not exist" in message):
+        return SchemaError(f"database: {message}: run `redditbot db upgrade`")
+    if isinstance(exc, OperationalError):
+        return StoreUnavailable(f"database: {message}")
+    if isinstance(exc, DBAPIError):
+        return StoreError(f"database: {message}")
+    if isinstance(exc, ConnectionError | TimeoutError):
+        return TransientError(f"network: {exc}")
+    return None
+
+
+def _first_line(error: BaseException | None) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

@@ -14,7 +14,7 @@ from redditbot.domain import Status, utcnow
 from redditbot.errors import ConfigError
 from redditbot.sdnotify import SystemdNotifier, watchdog_interval
 from redditbot.store import queries
-from redditbot.store.engine import make_engine, session_factory
+from redditbot.store.migrate import current_sessions
 from redditbot.store.models import Event, PollCursor, PostJob, ReplyJob
 from redditbot.store.review import ReviewDecision, cli_reviewer, review_reply
 from redditbot.textable import format_table
@@ -96,11 +96,7 @@ def run_daemon(ctx: Context, args: argparse.Namespace) -> int:
         settings.for_account(account).require_reddit_credentials()
     fleet = Fleet(settings)
     if args.once:
-        fleet.prepare()
-        handled = fleet.run_cycle()
-        fleet.stop(args.grace)
-        ctx.print(" ".join(f"{name}={count}" for name, count in handled.items()))
-        return 0
+        return _run_once(ctx, fleet, args.grace)
     stages = parse_stages(args.stages)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -123,6 +119,20 @@ def run_daemon(ctx: Context, args: argparse.Namespace) -> int:
             server.stop()
 
 
+def _run_once(ctx: Context, fleet, grace: float) -> int:
+    """One cycle of every stage. Reddit must answer first: an outage exits 69 (or bad
+    credentials 78) instead of printing a cycle of zeros, since the stages only log it."""
+    try:
+        fleet.prepare()
+        for bot in fleet.bots:
+            bot.gateway.me()
+        handled = fleet.run_cycle()
+    finally:
+        fleet.stop(grace)
+    ctx.print(" ".join(f"{name}={count}" for name, count in handled.items()))
+    return 0
+
+
 def parse_stages(value: str) -> tuple[str, ...]:
     """``--stages``: "all" or a comma-separated subset of the pipeline's stages."""
     from redditbot.app import STAGE_ORDER
@@ -140,7 +150,7 @@ def parse_stages(value: str) -> tuple[str, ...]:
 
 
 def _sessions(ctx: Context):
-    return session_factory(make_engine(ctx.settings.database.url))
+    return current_sessions(ctx.settings.database.url)
 
 
 def show_status(ctx: Context, args: argparse.Namespace) -> int:

@@ -2,24 +2,52 @@
 
 ``ConfigError`` is the operator's mistake (fix the file, then start again), ``TransientError``
 means "try again later" and ``PermanentError`` means "give up on this item". The CLI turns any
-``RedditbotError`` into a one-line message and a non-zero exit code, never a traceback.
+``RedditbotError`` into a one-line message and the error's ``exit_code`` (sysexits.h meanings,
+listed in ``redditbot --help``), never a traceback.
 """
+
+# Exit codes by meaning; sysexits.h where it has one, so that supervisors can tell them apart
+# (systemd's RestartPreventExitStatus=78: a wrong configuration is not fixed by restarting).
+EXIT_OK = 0
+EXIT_FAILURE = 1  # a check failed, or the command could not do what was asked
+EXIT_USAGE = 2  # argparse's own code for an unknown command or option
+EXIT_UNAVAILABLE = 69  # EX_UNAVAILABLE: Reddit or the database cannot be reached; retry later
+EXIT_CONFIG = 78  # EX_CONFIG: bot.toml, secrets, credentials, model or schema need fixing first
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
 
 
 class RedditbotError(Exception):
     """Base of every error the bot raises on purpose."""
 
+    exit_code = EXIT_FAILURE
+
 
 class ConfigError(RedditbotError):
     """The configuration is missing, malformed or invalid."""
 
+    exit_code = EXIT_CONFIG
+
 
 class StoreError(RedditbotError):
-    """The database is unreachable, or its schema is not what this version expects."""
+    """A database operation was refused or failed (see the two kinds below)."""
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached (down, wrong host, unreadable file)."""
+
+    exit_code = EXIT_UNAVAILABLE
+
+
+class SchemaError(StoreError):
+    """The database's schema is not what this version expects: run ``redditbot db upgrade``."""
+
+    exit_code = EXIT_CONFIG
 
 
 class TransientError(RedditbotError):
     """A failure that may succeed later (network, rate limit, server error)."""
+
+    exit_code = EXIT_UNAVAILABLE
 
     def __init__(self, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message)

@@ -203,13 +203,13 @@ def test_config_check_masks_secrets(tmp_path: Path) -> None:
 def test_config_check_rejects_a_broken_file_without_traceback(tmp_path: Path) -> None:
     path = write(tmp_path, "[reddit\nclient_id = 1\n")
     code, out, err = run_cli("--config", str(path), "config", "check")
-    assert code == 2
+    assert code == 78
     assert f"{path}:1:" in err and "Traceback" not in err
 
 
 def test_config_check_refuses_placeholders_unless_offline() -> None:
     code, _, err = run_cli("--config", str(EXAMPLE), "config", "check")
-    assert code == 2 and "placeholder" in err
+    assert code == 78 and "placeholder" in err
     code, _, _ = run_cli("--config", str(EXAMPLE), "config", "check", "--offline")
     assert code == 0
 

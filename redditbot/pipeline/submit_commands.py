@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from redditbot.domain import Status, utcnow
-from redditbot.store.engine import make_engine, session_factory
+from redditbot.store.migrate import current_sessions
 from redditbot.store.models import PostJob
 from redditbot.store.review import ReviewDecision, cli_reviewer, review_post
 from redditbot.textable import format_table
@@ -35,7 +35,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _sessions(ctx: Any):
-    return session_factory(make_engine(ctx.settings.database.url))
+    return current_sessions(ctx.settings.database.url)
 
 
 def posts_list(ctx: Any, args: argparse.Namespace) -> int:

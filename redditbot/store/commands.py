@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from redditbot.config_commands import redact_url
-from redditbot.errors import ConfigError, StoreError
+from redditbot.errors import ConfigError, SchemaError, StoreError, StoreUnavailable
 from redditbot.store import migrate
 from redditbot.store.engine import make_engine
 from redditbot.store.models import UTCDateTime
@@ -102,7 +102,7 @@ def _guard_connection(action):
     try:
         return action()
     except OperationalError as exc:
-        raise StoreError(f"cannot reach the database: {exc.orig}") from None
+        raise StoreUnavailable(f"cannot reach the database: {exc.orig}") from None
 
 
 def show_history(ctx: Context, args: argparse.Namespace) -> int:
@@ -181,6 +181,10 @@ def _execute(connection, query, params):
                 "refused: `redditbot sql` runs on a read-only connection and cannot change "
                 f"the database ({message})"
             ) from None
-        hint = " (has the schema been created? run `redditbot db upgrade`)"
-        missing = "no such table" in message or "does not exist" in message
-        raise StoreError(f"query failed: {message}{hint if missing else ''}") from None
+        if "no such table" in message or "does not exist" in message:
+            database = connection.engine.url.render_as_string(hide_password=True)
+            raise SchemaError(
+                f"query failed on the database {database}: {message} (has the schema been "
+                "created? run `redditbot db upgrade`)"
+            ) from None
+        raise StoreError(f"query failed: {message}") from None

@@ -11,9 +11,10 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
 
-from redditbot.errors import StoreError
-from redditbot.store.engine import make_engine
+from redditbot.errors import SchemaError, StoreError, StoreUnavailable
+from redditbot.store.engine import make_engine, session_factory
 from redditbot.store.models import Base
 
 # Inside the package, so that a wheel or a non-editable install can migrate its database.
@@ -50,7 +51,7 @@ def current_revision(engine: Engine) -> str | None:
         with engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()
     except OperationalError as exc:
-        raise StoreError(f"cannot reach the database: {exc.orig}") from None
+        raise StoreUnavailable(f"cannot reach the database {_name(engine)}: {exc.orig}") from None
 
 
 def schema_problems(url: str) -> list[str]:
@@ -73,8 +74,29 @@ def schema_problems(url: str) -> list[str]:
 def require_current_schema(engine: Engine) -> None:
     """Refuse to run on a schema that is behind (or ahead of) this version."""
     current, head = current_revision(engine), head_revision()
-    if current != head:
-        raise StoreError(
-            f"database schema is at {current or 'nothing'} but this version needs {head}: "
-            "run `redditbot db upgrade` first"
+    if current is None:
+        raise SchemaError(
+            f"the database {_name(engine)} has no schema yet (this version needs revision "
+            f"{head}): run `redditbot db upgrade` first"
         )
+    if current != head:
+        raise SchemaError(
+            f"the database {_name(engine)} has its schema at {current} but this version needs "
+            f"{head}: run `redditbot db upgrade` first"
+        )
+
+
+def current_sessions(url: str, *, read_only: bool = False) -> sessionmaker[Session]:
+    """Sessions on ``url`` once its schema is this version's; a clear error otherwise."""
+    engine = make_engine(url, read_only=read_only)
+    try:
+        require_current_schema(engine)
+    except StoreError:
+        engine.dispose()
+        raise
+    return session_factory(engine)
+
+
+def _name(engine: Engine) -> str:
+    """The database as an operator knows it, password hidden."""
+    return engine.url.render_as_string(hide_password=True)

@@ -125,7 +125,7 @@ def test_run_refuses_a_schema_that_is_behind(tmp_path, live_sandbox, fake_openai
     migrate.downgrade(f"sqlite:///{tmp_path / 'bot.db'}", "0001")
     out, err = io.StringIO(), io.StringIO()
     code = cli.main(["--config", str(config), "run", "--once"], out=out, err=err)
-    assert code == 2
+    assert code == 78  # EX_CONFIG: restarting will not help
     assert "run `redditbot db upgrade` first" in err.getvalue()
 
 

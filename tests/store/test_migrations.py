@@ -112,7 +112,7 @@ def test_sql_refuses_writes(db_url: str, monkeypatch) -> None:
         env_url=db_url,
         monkeypatch=monkeypatch,
     )
-    assert code == 2
+    assert code == 1
     assert "read-only" in err and "Traceback" not in err
     code, out, _ = run_cli(
         "sql", "select count(*) as n from opt_outs", env_url=db_url, monkeypatch=monkeypatch
@@ -124,7 +124,7 @@ def test_sql_on_a_missing_schema_says_to_upgrade(empty_db_url: str, monkeypatch)
     code, _, err = run_cli(
         "sql", "select * from reply_history", env_url=empty_db_url, monkeypatch=monkeypatch
     )
-    assert code == 2
+    assert code == 78
     assert "redditbot db upgrade" in err
 
 
