@@ -47,6 +47,7 @@ COMMAND_MODULES = (
     "redditbot.generation.commands",
     "redditbot.pipeline.submit_commands",
     "redditbot.training.commands",
+    "redditbot.web.commands",
 )
 
 DEFAULT_CONFIG = "bot.toml"

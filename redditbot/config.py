@@ -31,6 +31,7 @@ from redditbot.moderation.settings import ModerationSettings, settings_for_overr
 from redditbot.observability.settings import ObservabilitySettings
 from redditbot.posting_settings import OriginalPostSettings
 from redditbot.quality.settings import QualitySettings
+from redditbot.web.settings import WebSettings
 
 ENV_PREFIX = "REDDITBOT_"
 SECRETS_ENV = "REDDITBOT_SECRETS_FILE"
@@ -232,6 +233,7 @@ class Settings(BaseSettings):
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
     quality: QualitySettings = Field(default_factory=QualitySettings)
+    web: WebSettings = Field(default_factory=WebSettings)
     subreddits: list[SubredditSettings] = Field(default_factory=list)
     accounts: list[AccountSettings] = Field(default_factory=list)
 

@@ -87,6 +87,7 @@ def run_daemon(ctx: Context, args: argparse.Namespace) -> int:
     from redditbot.app import Fleet
     from redditbot.logs import configure_logging, secret_values
     from redditbot.observability.server import start_for_fleet
+    from redditbot.web.server import start_if_enabled
 
     settings = ctx.settings
     configure_logging(
@@ -104,7 +105,9 @@ def run_daemon(ctx: Context, args: argparse.Namespace) -> int:
     notifier = SystemdNotifier.from_environment()
     first = fleet.bots[0]  # the watchdog rides on its scheduler
     server = start_for_fleet(fleet.bots, settings.observability)  # "not started" meanwhile
+    web = None
     try:
+        web = start_if_enabled(settings, first.sessions)  # the review pages, if [web] enabled
         fleet.start(stages)
         notifier.ready(f"running {','.join(stages)} as {first.owner}")  # before any ping
         ping_every = watchdog_interval()
@@ -115,6 +118,8 @@ def run_daemon(ctx: Context, args: argparse.Namespace) -> int:
         log.info("stop requested: draining")
         return 0 if fleet.stop(args.grace) else 1
     finally:
+        if web:
+            web.stop()
         if server:
             server.stop()
 
