@@ -9,9 +9,19 @@ from collections.abc import Iterable
 # Cc (control), Cf (format: zero-width, bidi overrides, BOM), Co (private use), Cs, Cn.
 _INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Cn"})
 _KEPT_CONTROLS = frozenset({"\n", "\t"})
-# Chat-template markers (<|im_start|>, <|eot_id|>, [INST], <s>, ...) must never reach the
-# tokenizer from Reddit text: it would encode them as real turn boundaries.
-_MARKER = re.compile(r"<\|[^|<>]{0,40}\|>|\[/?INST\]|</?s>|<</?SYS>>", re.IGNORECASE)
+# Special tokens of the common chat templates (ChatML <|im_start|>, Llama <|eot_id|> and
+# [INST] <<SYS>>, <s> </s>, Gemma <start_of_turn>, <bos> <eos>). They must never reach the
+# tokenizer from Reddit text (it would encode them as real turn boundaries), and the output gate
+# rejects a reply that still carries one (redditbot.moderation.hygiene).
+CHAT_MARKER = re.compile(
+    r"<\|[^|<>\n]{0,40}\|>|\[/?INST\]|</?s>|<</?SYS>>|</?(?:start|end)_of_turn>"
+    r"|<(?:bos|eos|pad|unk)>",
+    re.IGNORECASE,
+)
+# What a model may leave at the very end (its end-of-turn token, the next turn's opening token)
+# or the very start (a beginning-of-sequence token): residue, stripped rather than rejected.
+_TRAILING_MARKERS = re.compile(rf"(?:\s*(?:{CHAT_MARKER.pattern}))+\s*$", re.IGNORECASE)
+_LEADING_MARKERS = re.compile(r"^\s*(?:<s>|<bos>|<\|begin_of_text\|>|<\|startoftext\|>)+\s*")
 _SENTENCE_END = re.compile(r"""[.!?…](?:["')\]*_»”’]*)(?=\s|$)""")
 _SPACE_RUN = re.compile(r"[ \t\u00a0]+")
 _BLANK_RUN = re.compile(r"\n{3,}")
@@ -29,7 +39,7 @@ def clean_reddit_text(text: str | None, extra_markers: Iterable[str] = ()) -> st
     for marker in extra_markers:
         if marker:
             text = text.replace(marker, "")
-    text = _MARKER.sub("", text)
+    text = CHAT_MARKER.sub("", text)
     return normalize_whitespace(text)
 
 
@@ -76,6 +86,14 @@ def normalize_markdown(text: str) -> str:
     return text
 
 
+def strip_edge_markers(text: str) -> str:
+    """The text without special tokens at its very start or end (``Sure!<|im_end|>``).
+
+    Markers anywhere else, and role labels opening a new turn, are left in place on purpose:
+    they mean the model went on past its turn, and the output gate rejects such a reply."""
+    return _LEADING_MARKERS.sub("", _TRAILING_MARKERS.sub("", text))
+
+
 def postprocess_reply(text: str, stops: Iterable[str] = (), truncated: bool = False) -> str:
     """The reply as it will be posted: cut at a stop, tidied, without a dangling sentence.
 
@@ -83,6 +101,7 @@ def postprocess_reply(text: str, stops: Iterable[str] = (), truncated: bool = Fa
     limit), since a complete reply may rightly end without punctuation.
     """
     text, _ = cut_at_stops(text, stops)
+    text = strip_edge_markers(text)
     text = "".join(ch for ch in text if _is_visible(ch))
     text = normalize_whitespace(normalize_markdown(text))
     if truncated:

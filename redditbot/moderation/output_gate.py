@@ -10,6 +10,8 @@ from redditbot.disclosure import REDDIT_COMMENT_LIMIT, footer_cost
 from redditbot.domain import CheckResult, Draft
 from redditbot.moderation import text as textlib
 from redditbot.moderation.classifiers import ToxicityClassifier
+from redditbot.moderation.hygiene import template_artifact
+from redditbot.moderation.manipulation import ManipulationCheck
 from redditbot.moderation.patterns import PhraseSet
 from redditbot.moderation.personal_data import detectors
 from redditbot.moderation.settings import ModerationSettings
@@ -78,6 +80,7 @@ class OutputGate:
         self._phrases = phrases
         self._wordlist = WordList((*BUILTIN_TERMS, *settings.toxicity.extra_words))
         self._detectors = detectors(settings.personal_data.phone_regions)
+        self._manipulation = ManipulationCheck(phrases["injection"])
 
     def checks(self, view: ReplyView) -> list[tuple[str, Callable]]:
         """(name, zero-argument check) pairs, in the order they are reported."""
@@ -94,6 +97,8 @@ class OutputGate:
             ("leak", self.leak),
             ("character", self.character),
             ("injection_echo", self.injection_echo),
+            ("template", self.template),
+            ("manipulation", self.manipulation),
             ("rules", self.rules),
         ]
         return [(name, _bind(method, view)) for name, method in methods]
@@ -216,6 +221,20 @@ class OutputGate:
             if phrase
             else passed("injection_echo")
         )
+
+    def template(self, view: ReplyView) -> CheckResult:
+        """Chat-template tokens, role labels or prompt scaffolding left in the reply."""
+        found = template_artifact(view.text)
+        if found:
+            return failed("template", f"template:{found[:60]}", category="leak")
+        return passed("template")
+
+    def manipulation(self, view: ReplyView) -> CheckResult:
+        """A reply that does what a manipulative parent (or ancestor) asked."""
+        found = self._manipulation.find(view.text, view.thread_texts)
+        if found:
+            return failed("manipulation", f"manipulation:{found}", category="manipulation")
+        return passed("manipulation")
 
     def rules(self, view: ReplyView) -> list[CheckResult]:
         values = {

@@ -39,6 +39,8 @@ def test_a_good_reply_is_approved_with_every_check_recorded(moderator):
         "leak",
         "character",
         "injection_echo",
+        "template",
+        "manipulation",
     ]
     assert all(c.passed for c in verdict.checks)
 
