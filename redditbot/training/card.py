@@ -36,6 +36,7 @@ def metrics(
             "validation_examples": result.validation_examples,
             "skipped_too_long": result.skipped_examples,
         },
+        "permission": info.get("permission"),
         "parameters": asdict(config),
         "base": _eval(result.base),
         "tuned": _eval(result.tuned),
@@ -64,6 +65,7 @@ def model_card(result: TrainResult, config: TrainConfig, base: str, info: dict[s
         f'model = {{ name = "{result.out_dir.resolve()}" }}',
         "```",
         "",
+        *_permission_lines(info.get("permission")),
         *_data_lines(result, info["counts"]),
         *_parameter_lines(result, config),
         *_metric_lines(result),
@@ -75,6 +77,17 @@ def _method(config: TrainConfig) -> str:
     if not config.lora_rank:
         return "full fine-tuning"
     return f"LoRA of rank {config.lora_rank} on every linear layer, merged into the weights"
+
+
+def _permission_lines(permission: dict[str, Any] | None) -> list[str]:
+    lines = ["## Permission", ""]
+    if not permission or not permission.get("training_allowed"):
+        return [*lines, "Not recorded: no permission to train on this content was given.", ""]
+    subreddit = permission["subreddit"]
+    return [*lines,
+            f"`training_allowed = true` in the `[[subreddits]]` table of r/{subreddit}: the",
+            "operator asserted that the subreddit's moderators (or Reddit) allowed training on",
+            "its content.", ""]  # fmt: skip
 
 
 def _data_lines(result: TrainResult, counts: dict[str, Any]) -> list[str]:

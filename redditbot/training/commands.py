@@ -112,8 +112,27 @@ def _add_split_options(parser: argparse.ArgumentParser) -> None:
 # --------------------------------------------------------------------------- handlers
 
 
+def require_training_allowed(settings: Any, subreddit: str) -> dict[str, Any]:
+    """Refuse a subreddit whose table does not say ``training_allowed = true``.
+
+    Reddit's Data API terms forbid training on users' content without the rights holders'
+    permission; the operator asserts it per subreddit. Returns what the model card records.
+    """
+    name = subreddit.removeprefix("r/")
+    table = settings.subreddit(name)
+    if table is None or not table.training_allowed:
+        where = "its [[subreddits]] table" if table else f'a [[subreddits]] table name = "{name}"'
+        raise ConfigError(
+            f"r/{name}: training on its content is not allowed: set training_allowed = true in "
+            f"{where}, only if the subreddit's moderators (or Reddit) gave permission"
+        )
+    source = "[[subreddits]] training_allowed = true, asserted by the operator"
+    return {"training_allowed": True, "subreddit": table.name, "source": source}
+
+
 def export_dataset_command(ctx, args: argparse.Namespace) -> int:
     """Write the pairs as JSON lines and say how many there are."""
+    require_training_allowed(ctx.settings, args.subreddit)
     dataset = load_dataset(ctx.settings, args)
     out = args.out or Path(f"{dataset.subreddit}.jsonl")
     written = write_jsonl(dataset.records(ctx.settings.persona_for(args.subreddit)), out)
@@ -127,6 +146,7 @@ def train_command(ctx, args: argparse.Namespace) -> int:
     from redditbot.training.train import describe_eval, train
 
     settings = ctx.settings
+    permission = require_training_allowed(settings, args.subreddit)
     model: ModelSettings = settings.model_for(args.subreddit)
     out = args.out or cache_dir_of(model) / "tuned" / args.subreddit
     dataset = None if args.resume else _training_dataset(ctx, args)
@@ -139,6 +159,7 @@ def train_command(ctx, args: argparse.Namespace) -> int:
         persona=settings.persona_for(args.subreddit),
         config=train_config(args, model),
         resume=args.resume,
+        permission=permission,
         on_progress=ProgressPrinter(ctx.print),
         on_message=ctx.print,
     )

@@ -99,8 +99,11 @@ def write_json(path: Path, data: Any) -> None:
 # --------------------------------------------------------------------------- run directory
 
 
-def start_run(out_dir: Path, dataset: Dataset, config: TrainConfig, base: str, persona: str) -> str:
-    """Freeze the data and parameters of a new run in ``out_dir``; returns the base's name."""
+def start_run(
+    out_dir: Path, dataset: Dataset, config: TrainConfig, base: str, persona: str,
+    permission: dict[str, Any] | None = None,
+) -> str:  # fmt: skip
+    """Freeze the data, parameters and permission of a new run in ``out_dir``; returns the base."""
     if (out_dir / RUN_FILE).exists():
         raise ConfigError(
             f"{out_dir} already holds a training run: pass --resume to continue it, "
@@ -114,6 +117,7 @@ def start_run(out_dir: Path, dataset: Dataset, config: TrainConfig, base: str, p
         "persona": persona,
         "config": asdict(config),
         "counts": dataset.counts(),
+        "permission": permission,
     }
     write_json(out_dir / RUN_FILE, info)
     return base

@@ -219,6 +219,7 @@ def train(
     persona: str,
     config: TrainConfig | None = None,
     resume: bool = False,
+    permission: dict[str, Any] | None = None,
     on_progress: ProgressCallback | None = None,
     on_message: Callable[[str], None] | None = None,
     clock: Callable[[], float] = time.perf_counter,
@@ -228,6 +229,7 @@ def train(
     A new run needs ``dataset``. ``resume`` continues the run already in ``out_dir`` from its
     last checkpoint, on the data, persona and parameters saved when that run started (only
     ``config.device`` is taken from this call: the machine may change, the run may not).
+    ``permission`` (who allowed training on the subreddit's content) goes into the model card.
     """
     say = on_message or (lambda message: None)
     config = config or TrainConfig()
@@ -241,7 +243,7 @@ def train(
     settings = _training_settings(model_settings, config)
     if not resume:
         base = hf.prepare_model(settings, base).model_id
-        runs.start_run(out_dir, dataset, config, base, persona)
+        runs.start_run(out_dir, dataset, config, base, persona, permission=permission)
     loaded = _load(base, checkpoint, settings, config)
     say(f"model: {base} on {loaded.device}" + (f", from {checkpoint}" if checkpoint else ""))
     train_set, skipped = encode_pairs(dataset.train, loaded, persona, config)

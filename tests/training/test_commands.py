@@ -38,13 +38,16 @@ def parse(*argv: str) -> argparse.Namespace:
     return parser.parse_args(list(argv))
 
 
-def settings_for(url: str, **model) -> Settings:
+def settings_for(url: str, allowed: bool = True, **model) -> Settings:
     return Settings(
         dry_run=True,
         database={"url": url},
         reddit={"username": "replybot"},
         model={"device": "cpu", **model},
-        subreddits=[{"name": SUBREDDIT, "persona": PERSONA}],
+        subreddits=[
+            {"name": SUBREDDIT, "persona": PERSONA, "training_allowed": allowed},
+            {"name": "emptyplace", "training_allowed": allowed},
+        ],  # fmt: skip
     )
 
 
@@ -80,8 +83,21 @@ def test_train_prints_progress_and_metrics_and_saves_a_usable_model(
     assert "done: 2 steps; validation loss" in text
     assert (out / "config.json").is_file() and (out / "README.md").is_file()
     card = (out / "README.md").read_text()
+    assert f"`training_allowed = true` in the `[[subreddits]]` table of r/{SUBREDDIT}" in card
+    assert json.loads((out / "metrics.json").read_text())["permission"]["training_allowed"]
     assert f'model = {{ name = "{out.resolve()}" }}' in card
     assert "| learning_rate | 0.001 |" in card
+
+
+@pytest.mark.parametrize("command", ["export-dataset", "train"])
+def test_training_needs_the_subreddits_permission(store_url, tmp_path, command):
+    out = tmp_path / "out"
+    ctx = FakeContext(settings_for(store_url, allowed=False))
+    with pytest.raises(ConfigError, match=f"r/{SUBREDDIT}: .*set training_allowed = true in its"):
+        run(ctx, command, "--subreddit", SUBREDDIT, "--out", str(out))
+    with pytest.raises(ConfigError, match='training_allowed = true in a .*name = "elsewhere"'):
+        run(ctx, command, "--subreddit", "elsewhere", "--out", str(out))
+    assert not out.exists() and ctx.lines == []  # refused before anything was read or written
 
 
 def test_train_refuses_bad_numbers_and_an_empty_subreddit(store_url):
