@@ -255,3 +255,67 @@ def test_another_instance_cannot_take_a_leased_job(world, gateway, sessions, clo
         assert [j.id for j in claimed] == [job_id]
     assert make_poster(gateway, sessions, clock, owner="b").run_once() == 0
     assert bot_replies(world, target) == []
+
+
+def in_posting(sessions, job_id: int, attempts: int) -> None:
+    """The state a crash (or a lost answer) leaves: `posting`, committed, lease gone."""
+    with sessions.begin() as session:
+        job = session.get(ReplyJob, job_id)
+        job.status, job.attempts = "posting", attempts
+
+
+def test_reconciliation_finds_a_reply_beyond_the_recent_listing(
+    world, sandbox, gateway, sessions, clock, target
+) -> None:
+    """The reply is older than the account's 100 newest comments: found under the parent."""
+    job_id = approved_job(sessions, clock, target)
+    posted = "t1_" + world.add_comment(target, DEMO_BOT, REPLY)
+    thread = world.submissions({"cooking"})[0].fullname
+    for i in range(100):  # the account kept answering elsewhere
+        world.add_comment(thread, DEMO_BOT, f"another answer {i}")
+    assert posted not in [c.fullname for c in gateway.own_recent_comments()]
+    in_posting(sessions, job_id, attempts=1)
+    sandbox.writes.clear()
+    make_poster(gateway, sessions, clock).reconcile(stale_only=False)
+    assert comment_writes(sandbox) == []
+    assert job_row(sessions, job_id).status == "posted"
+    with sessions() as session:
+        recorded = session.scalars(select(PostedReply)).one()
+    assert (recorded.comment_fullname, recorded.reconciled) == (posted, True)
+
+
+@pytest.mark.parametrize(
+    ("attempts", "status", "reason"),
+    [(4, "approved", "reconciled_not_posted"), (5, "failed", "post_attempts_exhausted")],
+)
+def test_reconciliation_gives_up_after_max_attempts(
+    world, sandbox, gateway, sessions, clock, target, attempts, status, reason
+) -> None:
+    job_id = approved_job(sessions, clock, target)
+    in_posting(sessions, job_id, attempts=attempts)  # PosterLimits.max_attempts is 5
+    poster = make_poster(gateway, sessions, clock)
+    poster.reconcile(stale_only=False)
+    job = job_row(sessions, job_id)
+    assert (job.status, job.reason) == (status, reason)
+    poster.run_once()
+    assert len(bot_replies(world, target)) == (1 if status == "approved" else 0)
+
+
+def test_http_429_on_the_comment_delays_the_job(
+    world, sandbox, gateway, sessions, clock, target
+) -> None:
+    """A 429 (not RATELIMIT): nothing was posted, so wait Reddit's retry-after and send again."""
+    job_id = approved_job(sessions, clock, target)
+    sandbox.faults.add("/api/comment", status=429, retry_after=120)
+    poster = make_poster(gateway, sessions, clock)
+    poster.run_once()
+    job = job_row(sessions, job_id)
+    assert (job.status, job.reason, job.attempts) == ("approved", "ratelimit", 0)
+    assert (job.not_before - clock()).total_seconds() == pytest.approx(120, abs=1)
+    clock.advance(60)
+    poster.run_once()
+    assert bot_replies(world, target) == []  # not before Reddit's time
+    clock.advance(61)
+    poster.run_once()
+    assert len(bot_replies(world, target)) == 1 and job_row(sessions, job_id).status == "posted"
+    assert [w.outcome for w in comment_writes(sandbox)] == ["fault:429", "created"]

@@ -297,6 +297,22 @@ def test_ratelimit_delays_until_the_time_reddit_named(world, sandbox, gateway, s
     assert jobs(sessions)[0].status == "posted" and len(bot_posts(world)) == 1
 
 
+def test_http_429_on_submit_delays_the_job(world, sandbox, gateway, sessions, clock):
+    sandbox.faults.add("/api/submit", status=429, retry_after=120)
+    stage = make_stage(gateway, sessions, clock, ScriptedGenerator(CLEAN))
+    stage.run_once()
+    [job] = jobs(sessions)
+    assert (job.status, job.reason, job.attempts) == ("approved", "ratelimit", 0)
+    assert (job.not_before - clock()).total_seconds() == pytest.approx(120, abs=1)
+    clock.advance(60)
+    stage.run_once()
+    assert bot_posts(world) == []  # not before Reddit's time
+    clock.advance(61)
+    stage.run_once()
+    assert jobs(sessions)[0].status == "posted" and len(bot_posts(world)) == 1
+    assert [w.outcome for w in submit_writes(sandbox)] == ["fault:429", "created"]
+
+
 @pytest.mark.parametrize(
     ("refuse", "reason"),
     [
