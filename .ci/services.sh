@@ -14,3 +14,16 @@ fi
 answers && echo "services: PostgreSQL answers on 127.0.0.1:5432" >&2 || {
     echo "services: PostgreSQL does not answer; its tests will be skipped" >&2
 }
+
+# The browser test (tests/web/test_browser.py) drives Debian's chromium through its chromedriver;
+# with CI=true it fails when they are missing, so CI (root, Debian) installs them here.
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "services: installing chromium and chromium-driver for the browser test" >&2
+        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+            --no-install-recommends chromium chromium-driver; } >&2 \
+            || echo "services: installing chromium failed; the browser test will fail" >&2
+    else
+        echo "services: no chromium (not root here): the browser test skips, or fails in CI" >&2
+    fi
+fi

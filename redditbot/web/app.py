@@ -101,7 +101,7 @@ class Pages:
     def __init__(self, sessions, settings: WebSettings, reddit_url: str, clock: Clock, env):
         self.sessions, self.settings, self.clock = sessions, settings, clock
         env.filters["permalink"] = lambda path: permalink_url(reddit_url, path)
-        env.filters["when"] = lambda at: at.strftime("%Y-%m-%d %H:%M UTC") if at else ""
+        env.filters["when"] = when
         self.templates = Jinja2Templates(env=env, context_processors=[_common])
 
     def render(self, request: Request, name: str, status: int = 200, **context: Any) -> Response:
@@ -220,6 +220,13 @@ class Pages:
         else:
             request.session["flash"] = f"job {job_id}: {status} by {decision.reviewer}"
         return RedirectResponse("/review", status_code=303)
+
+
+def when(at: datetime | str | None) -> str:
+    """A timestamp for people; the view's columns arrive as text on SQLite."""
+    if isinstance(at, str):
+        at = datetime.fromisoformat(at)
+    return at.strftime("%Y-%m-%d %H:%M UTC") if at else ""
 
 
 def _common(request: Request) -> dict[str, Any]:
