@@ -26,6 +26,11 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="do not require Reddit credentials (for a configuration used only with the sandbox)",
     )
+    check.add_argument(
+        "--json",
+        action="store_true",
+        help="the default, accepted as on every listing command: stdout is one JSON document",
+    )
     check.set_defaults(handler=check_config)
     config.set_defaults(handler=lambda ctx, args: _help(config, ctx))
 
@@ -36,7 +41,10 @@ def _help(parser: argparse.ArgumentParser, ctx: Context) -> int:
 
 
 def check_config(ctx: Context, args: argparse.Namespace) -> int:
-    """Print the effective configuration as JSON with secrets masked; exit 0 when it is valid."""
+    """Print the effective configuration as JSON with secrets masked; exit 0 when it is valid.
+
+    stdout holds the JSON document and nothing else (scripts parse it); warnings and the
+    verdict go to stderr."""
     settings = ctx.settings
     if not args.offline:
         settings.require_reddit_credentials()
@@ -44,7 +52,7 @@ def check_config(ctx: Context, args: argparse.Namespace) -> int:
     for warning in settings.disclosure_warnings():
         print(f"warning: {warning}", file=ctx.err)
     source = ctx.config_path or "defaults and environment only"
-    ctx.print(f"# configuration OK ({source})")
+    print(f"# configuration OK ({source})", file=ctx.err)
     return 0
 
 

@@ -17,7 +17,7 @@ from redditbot.store import queries
 from redditbot.store.migrate import current_sessions
 from redditbot.store.models import Event, PollCursor, PostJob, ReplyJob
 from redditbot.store.review import ReviewDecision, cli_reviewer, review_reply
-from redditbot.textable import format_table
+from redditbot.textable import add_json_option, format_table, records, render_rows, to_json
 
 if TYPE_CHECKING:
     from redditbot.cli import Context
@@ -39,6 +39,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     )
     run.set_defaults(handler=run_daemon)
     status = subparsers.add_parser("status", help="jobs by state, last polls, recent errors")
+    add_json_option(status)
     status.set_defaults(handler=show_status)
     _add_review(subparsers)
     _add_sandbox(subparsers)
@@ -48,6 +49,7 @@ def _add_review(subparsers: argparse._SubParsersAction) -> None:
     review = subparsers.add_parser("review", help="list, approve, edit or reject held replies")
     actions = review.add_subparsers(dest="review_command", metavar="ACTION")
     listing = actions.add_parser("list", help="replies waiting in pending_review (the default)")
+    add_json_option(listing)
     listing.set_defaults(handler=review_list)
     approve = actions.add_parser("approve", help="approve a held reply (optionally edited)")
     approve.add_argument("job_id", type=int, help="the reply job's id")
@@ -57,7 +59,7 @@ def _add_review(subparsers: argparse._SubParsersAction) -> None:
     reject.add_argument("job_id", type=int, help="the reply job's id")
     reject.add_argument("--reason", default="reviewer", help="why (recorded)")
     reject.set_defaults(handler=review_reject)
-    review.set_defaults(handler=review_list)
+    review.set_defaults(handler=review_list, json=False)
 
 
 def _add_sandbox(subparsers: argparse._SubParsersAction) -> None:
@@ -169,13 +171,23 @@ def show_status(ctx: Context, args: argparse.Namespace) -> int:
             select(Event).where(Event.level.in_(("warning", "error")))
             .order_by(Event.id.desc()).limit(10)
         ).all()  # fmt: skip
+    feeds = [(c.account, c.feed, c.last_success_at, c.last_fullname) for c in cursors]
+    feed_columns = ["account", "feed", "last_success_at", "cursor"]
+    warnings = [(e.at, e.kind, e.message) for e in errors]
+    if args.json:
+        ctx.print(to_json({
+            "reply_jobs": {s.value: replies.get(s.value, 0) for s in Status},
+            "post_jobs": {s.value: posts.get(s.value, 0) for s in Status},
+            "feeds": records(feed_columns, feeds),
+            "recent_warnings": records(["at", "kind", "message"], warnings),
+        }))  # fmt: skip
+        return 0
     rows = [(s.value, replies.get(s.value, 0), posts.get(s.value, 0)) for s in Status]
     ctx.print(format_table(["status", "reply jobs", "post jobs"], rows))
     ctx.print()
-    rows = [(c.account, c.feed, c.last_success_at, c.last_fullname) for c in cursors]
-    ctx.print(format_table(["account", "feed", "last_success_at", "cursor"], rows))
+    ctx.print(format_table(feed_columns, feeds))
     ctx.print()
-    ctx.print(format_table(["at", "kind", "message"], [(e.at, e.kind, e.message) for e in errors]))
+    ctx.print(format_table(["at", "kind", "message"], warnings))
     return 0
 
 
@@ -190,7 +202,8 @@ def review_list(ctx: Context, args: argparse.Namespace) -> int:
             .order_by(ReplyJob.id)
         ).all()  # fmt: skip
     rows = [(j.id, j.subreddit, j.target_fullname, j.reason, j.reply_text) for j in held]
-    ctx.print(format_table(["job_id", "subreddit", "target", "why_held", "reply_text"], rows, 80))
+    columns = ["job_id", "subreddit", "target", "why_held", "reply_text"]
+    ctx.print(render_rows(columns, rows, as_json=args.json, max_width=80))
     return 0
 
 

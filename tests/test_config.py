@@ -194,7 +194,9 @@ def test_config_check_masks_secrets(tmp_path: Path) -> None:
     assert code == 0, err
     for secret in ("hunter2-password", "s3cret-client", "dbpass99"):
         assert secret not in out
-    shown = json.loads(out[: out.rindex("}") + 1])
+    shown = json.loads(out)  # stdout is the document and nothing else
+    assert "configuration OK" in err
+    assert json.loads(run_cli("--config", str(path), "config", "check", "--json")[1]) == shown
     assert shown["reddit"]["username"] == "helpful_bot"
     assert shown["reddit"]["password"] == "********"
     assert shown["database"]["url"] == "postgresql+psycopg://bot:***@db/bot"

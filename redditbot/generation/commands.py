@@ -18,6 +18,7 @@ from redditbot.generation.model_store import (
     locate_model,
 )
 from redditbot.generation.settings import ModelSettings
+from redditbot.textable import add_json_option, to_json
 
 
 def add_commands(subparsers) -> None:
@@ -35,6 +36,7 @@ def add_commands(subparsers) -> None:
     pull.set_defaults(handler=pull_command)
     info = commands.add_parser("info", help="show the configured model, where it is, and its size")
     info.add_argument("--name", help="model to describe instead of [model] name")
+    add_json_option(info)
     info.set_defaults(handler=info_command)
 
 
@@ -60,38 +62,47 @@ def pull_command(ctx, args: argparse.Namespace) -> int:
 
 
 def info_command(ctx, args: argparse.Namespace) -> int:
-    """Print where the model is and what it is, without loading it."""
-    settings: ModelSettings = ctx.settings.model
-    name = args.name or settings.name
-    ctx.print(f"backend: {settings.backend}")
-    ctx.print(f"name: {name}")
-    if settings.backend == "openai":
-        ctx.print(f"base_url: {settings.base_url}")
-        ctx.print(f"api_key: {'set' if settings.api_key else 'not set'}")
+    """Print where the model is and what it is, without loading it (``key: value`` or JSON)."""
+    info = model_info(ctx.settings.model, args.name)
+    if args.json:
+        ctx.print(to_json(info))
         return 0
-    for line in _local_model_lines(settings, name):
-        ctx.print(line)
+    for key, value in info.items():
+        ctx.print(f"{key}: {_text(key, value)}")
     return 0
 
 
-def _local_model_lines(settings: ModelSettings, name: str) -> list[str]:
-    lines = [f"cache_dir: {cache_dir_of(settings)}", f"device: {settings.device}"]
+def model_info(settings: ModelSettings, name: str | None = None) -> dict[str, object]:
+    """What ``model info`` reports: backend, name, where it is, its status and shape."""
+    name = name or settings.name
+    info: dict[str, object] = {"backend": settings.backend, "name": name}
+    if settings.backend == "openai":
+        return info | {"base_url": settings.base_url, "api_key": bool(settings.api_key)}
+    info |= {"cache_dir": str(cache_dir_of(settings)), "device": settings.device}
     try:
         location = locate_model(name, settings)
     except ModelNotFoundError as exc:
-        return [*lines, f"status: missing ({exc})"]
-    lines += [f"model_id: {location.model_id}", f"path: {location.path}"]
+        return info | {"status": "missing", "problem": str(exc)}
+    info |= {"model_id": location.model_id, "path": str(location.path)}
     if is_default(name) and not is_converted(location.path):
-        return [*lines, "status: not pulled yet (run `redditbot model pull`)"]
-    return [*lines, "status: ready", *_config_lines(location.path)]
+        return info | {"status": "not pulled yet", "problem": "run `redditbot model pull`"}
+    return info | {"status": "ready", **_config_info(location.path)}
 
 
-def _config_lines(path: Path) -> list[str]:
+def _text(key: str, value: object) -> str:
+    if key == "api_key":
+        return "set" if value else "not set"  # never the key itself
+    if key == "weights_mb":
+        return f"{value:.0f}"
+    return str(value)
+
+
+def _config_info(path: Path) -> dict[str, object]:
     config = json.loads((path / "config.json").read_text())
-    size_mb = sum(f.stat().st_size for f in path.glob("*.safetensors")) / 1e6
-    return [
-        f"architecture: {', '.join(config.get('architectures') or ['?'])}",
-        f"context_length: {config.get('max_position_embeddings', '?')}",
-        f"layers: {config.get('num_hidden_layers', '?')}, hidden: {config.get('hidden_size', '?')}",
-        f"weights: {size_mb:.0f} MB",
-    ]
+    return {
+        "architecture": ", ".join(config.get("architectures") or ["?"]),
+        "context_length": config.get("max_position_embeddings"),
+        "layers": config.get("num_hidden_layers"),
+        "hidden": config.get("hidden_size"),
+        "weights_mb": sum(f.stat().st_size for f in path.glob("*.safetensors")) / 1e6,
+    }

@@ -11,7 +11,7 @@ from redditbot.domain import Status, utcnow
 from redditbot.store.migrate import current_sessions
 from redditbot.store.models import PostJob
 from redditbot.store.review import ReviewDecision, cli_reviewer, review_post
-from redditbot.textable import format_table
+from redditbot.textable import add_json_option, render_rows
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -21,6 +21,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     listing = actions.add_parser("list", help="the newest post jobs (the default)")
     listing.add_argument("--status", help="only jobs in this state, e.g. pending_review")
     listing.add_argument("--limit", type=int, default=20, help="how many (default 20)")
+    add_json_option(listing)
     listing.set_defaults(handler=posts_list)
     approve = actions.add_parser("approve", help="approve a held post (optionally edited)")
     approve.add_argument("job_id", type=int, help="the post job's id")
@@ -31,7 +32,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     reject.add_argument("job_id", type=int, help="the post job's id")
     reject.add_argument("--reason", default="reviewer", help="why (recorded)")
     reject.set_defaults(handler=posts_reject)
-    posts.set_defaults(handler=posts_list, status=None, limit=20)
+    posts.set_defaults(handler=posts_list, status=None, limit=20, json=False)
 
 
 def _sessions(ctx: Any):
@@ -46,7 +47,8 @@ def posts_list(ctx: Any, args: argparse.Namespace) -> int:
     with _sessions(ctx)() as session:
         jobs = session.scalars(query).all()
     rows = [(j.id, j.subreddit, j.slot, j.status, j.reason, j.title) for j in jobs]
-    ctx.print(format_table(["job_id", "subreddit", "slot", "status", "reason", "title"], rows, 60))
+    columns = ["job_id", "subreddit", "slot", "status", "reason", "title"]
+    ctx.print(render_rows(columns, rows, as_json=args.json))
     return 0
 
 

@@ -15,7 +15,7 @@ from redditbot.errors import ConfigError, SchemaError, StoreError, StoreUnavaila
 from redditbot.store import migrate
 from redditbot.store.engine import make_engine
 from redditbot.store.models import UTCDateTime
-from redditbot.textable import format_table
+from redditbot.textable import add_json_option, render_rows
 
 if TYPE_CHECKING:
     from redditbot.cli import Context
@@ -35,6 +35,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     )
     sql.add_argument("query", help='the query, e.g. "SELECT * FROM reply_history LIMIT 10"')
     sql.add_argument("--max-width", type=int, default=60, help="cut cells to this many characters")
+    add_json_option(sql)
     sql.set_defaults(handler=run_sql)
 
 
@@ -60,6 +61,7 @@ def _add_history(subparsers: argparse._SubParsersAction) -> None:
     history.add_argument("--status", "-s", help="only this status (posted, skipped, rejected, …)")
     history.add_argument("--since", help="only jobs created since: 30m, 24h, 7d or an ISO date")
     history.add_argument("--limit", "-n", type=int, default=20, help="at most this many rows")
+    add_json_option(history)
     history.set_defaults(handler=show_history)
 
 
@@ -107,18 +109,19 @@ def _guard_connection(action):
 
 def show_history(ctx: Context, args: argparse.Namespace) -> int:
     """A readable table of recent reply jobs, newest first."""
-    ctx.print(render_history(_database_url(ctx), args))
+    ctx.print(render_history(_database_url(ctx), args, as_json=args.json))
     return 0
 
 
-def render_history(url: str, filters: argparse.Namespace) -> str:
-    """The history table for ``filters`` (subreddit, status, since, limit)."""
+def render_history(url: str, filters: argparse.Namespace, *, as_json: bool = False) -> str:
+    """The history for ``filters`` (subreddit, status, since, limit): a table, or JSON."""
     query, params = _history_query(filters)
     engine = make_engine(url, read_only=True)
     try:
         with engine.connect() as connection:
             result = _execute(connection, query, params)
-            return format_table(list(result.keys()), result.fetchall(), max_width=48)
+            return render_rows(list(result.keys()), result.fetchall(), as_json=as_json,
+                               max_width=48)  # fmt: skip
     finally:
         engine.dispose()
 
@@ -163,9 +166,10 @@ def run_sql(ctx: Context, args: argparse.Namespace) -> int:
         with engine.connect() as connection:
             result = _execute(connection, text(args.query), {})
             if not result.returns_rows:
-                ctx.print("(no rows returned)")
+                ctx.print("[]" if args.json else "(no rows returned)")
                 return 0
-            ctx.print(format_table(list(result.keys()), result.fetchall(), args.max_width))
+            columns, rows = list(result.keys()), result.fetchall()
+            ctx.print(render_rows(columns, rows, as_json=args.json, max_width=args.max_width))
     finally:
         engine.dispose()
     return 0

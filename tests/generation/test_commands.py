@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from types import SimpleNamespace
 
 from pydantic import SecretStr
@@ -44,30 +45,40 @@ def test_commands_parse_and_every_command_and_option_has_help():
 
 def test_info_for_a_default_model_not_yet_pulled(tmp_path):
     ctx = FakeContext(ModelSettings(cache_dir=tmp_path))
-    assert info_command(ctx, argparse.Namespace(name=None)) == 0
+    assert info_command(ctx, argparse.Namespace(name=None, json=False)) == 0
     assert f"cache_dir: {tmp_path}" in ctx.lines
-    assert ctx.lines[-1] == "status: not pulled yet (run `redditbot model pull`)"
+    assert ctx.lines[-2:] == ["status: not pulled yet", "problem: run `redditbot model pull`"]
 
 
 def test_info_for_a_local_model_reads_its_config(tiny_model_dir):
     ctx = FakeContext(ModelSettings(name=str(tiny_model_dir)))
-    info_command(ctx, argparse.Namespace(name=None))
+    info_command(ctx, argparse.Namespace(name=None, json=False))
     assert "status: ready" in ctx.lines
-    assert "layers: 2, hidden: 64" in ctx.lines
+    assert "layers: 2" in ctx.lines and "hidden: 64" in ctx.lines
     assert "architecture: LlamaForCausalLM" in ctx.lines
+
+
+def test_info_as_json_is_one_document(tiny_model_dir):
+    ctx = FakeContext(ModelSettings(name=str(tiny_model_dir)))
+    info_command(ctx, argparse.Namespace(name=None, json=True))
+    info = json.loads("\n".join(ctx.lines))
+    assert info["status"] == "ready" and (info["layers"], info["hidden"]) == (2, 64)
+    assert info["path"] == str(tiny_model_dir.resolve()) and info["weights_mb"] > 0
 
 
 def test_info_for_a_missing_model(tmp_path):
     ctx = FakeContext(ModelSettings())
-    info_command(ctx, argparse.Namespace(name=str(tmp_path / "nope")))
-    assert ctx.lines[-1].startswith("status: missing (model ")
+    info_command(ctx, argparse.Namespace(name=str(tmp_path / "nope"), json=False))
+    assert ctx.lines[-2] == "status: missing" and ctx.lines[-1].startswith("problem: model ")
 
 
 def test_info_for_openai_never_prints_the_key():
     settings = ModelSettings(backend="openai", api_key=SecretStr("sk-hidden"))
     ctx = FakeContext(settings)
-    info_command(ctx, argparse.Namespace(name=None))
+    info_command(ctx, argparse.Namespace(name=None, json=False))
     assert "api_key: set" in ctx.lines and "sk-hidden" not in "\n".join(ctx.lines)
+    info_command(ctx, argparse.Namespace(name=None, json=True))
+    assert "sk-hidden" not in "\n".join(ctx.lines)
 
 
 def test_pull_of_a_local_model_has_nothing_to_do(tiny_model_dir):
