@@ -11,6 +11,7 @@ from redditbot.domain import CheckResult, Draft
 from redditbot.moderation import text as textlib
 from redditbot.moderation.classifiers import ToxicityClassifier
 from redditbot.moderation.hygiene import template_artifact
+from redditbot.moderation.judge import Judge
 from redditbot.moderation.manipulation import ManipulationCheck
 from redditbot.moderation.patterns import PhraseSet
 from redditbot.moderation.personal_data import detectors
@@ -81,6 +82,7 @@ class OutputGate:
         self._wordlist = WordList((*BUILTIN_TERMS, *settings.toxicity.extra_words))
         self._detectors = detectors(settings.personal_data.phone_regions)
         self._manipulation = ManipulationCheck(phrases["injection"])
+        self._judge = Judge(settings.judge) if settings.judge.enabled else None
 
     def checks(self, view: ReplyView) -> list[tuple[str, Callable]]:
         """(name, zero-argument check) pairs, in the order they are reported."""
@@ -101,6 +103,8 @@ class OutputGate:
             ("manipulation", self.manipulation),
             ("rules", self.rules),
         ]
+        if self._judge is not None:  # last: the slowest, and told nothing by the others
+            methods.append(("judge", self.judge))
         return [(name, _bind(method, view)) for name, method in methods]
 
     def length(self, view: ReplyView) -> CheckResult:
@@ -235,6 +239,11 @@ class OutputGate:
         if found:
             return failed("manipulation", f"manipulation:{found}", category="manipulation")
         return passed("manipulation")
+
+    def judge(self, view: ReplyView) -> list[CheckResult]:
+        """The judge model's verdict on the reply to its parent ([moderation.judge])."""
+        parent = view.thread_texts[0] if view.thread_texts else ""
+        return self._judge.check(view.text, parent)
 
     def rules(self, view: ReplyView) -> list[CheckResult]:
         values = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from redditbot.moderation.personal_data import DEFAULT_PHONE_REGIONS, phone_region_known
 from redditbot.moderation.rules import Rule, compile_pattern
@@ -171,6 +171,64 @@ class LeakSettings(_Strict):
     )
 
 
+# Llama Guard 3's hazard codes, mapped to the categories the rest of moderation uses.
+LLAMA_GUARD_CATEGORIES = {
+    "S1": "threat",  # violent crimes
+    "S2": "crime",  # non-violent crimes
+    "S3": "sexual",  # sex-related crimes
+    "S4": "sexual",  # child sexual exploitation
+    "S5": "harassment",  # defamation
+    "S6": "advice",  # specialized advice
+    "S7": "personal_data",  # privacy
+    "S8": "intellectual_property",
+    "S9": "threat",  # indiscriminate weapons
+    "S10": "identity_hate",  # hate
+    "S11": "self_harm",  # suicide and self-harm
+    "S12": "sexual",  # sexual content
+    "S13": "elections",
+    "S14": "manipulation",  # code interpreter abuse
+}
+
+
+class JudgeSettings(_Strict):
+    """An optional judge model behind an OpenAI-compatible ``/chat/completions`` endpoint."""
+
+    enabled: bool = Field(False, description="ask the judge about every reply")
+    base_url: str = Field(
+        "http://127.0.0.1:8001/v1",
+        description="the API root that /chat/completions is appended to (vLLM, llama.cpp, ...)",
+    )
+    model: str = Field("meta-llama/Llama-Guard-3-1B", description="model name sent to the server")
+    api_key: SecretStr | None = Field(
+        None,
+        description="bearer token. A secret: set it in the secrets file or "
+        "REDDITBOT_MODERATION__JUDGE__API_KEY, never in bot.toml",
+    )
+    style: Literal["llama-guard", "safety-prompt"] = Field(
+        "llama-guard",
+        description="llama-guard: send the parent and reply as a conversation and read "
+        "'safe' / 'unsafe\\nS1,S10'; safety-prompt: any chat model, asked for a JSON verdict",
+    )
+    timeout_s: float = Field(
+        10.0, gt=0.0, description="seconds to wait for an answer; past it, on_error applies"
+    )
+    categories: dict[str, str] = Field(
+        default_factory=lambda: dict(LLAMA_GUARD_CATEGORIES),
+        description="the judge's category codes mapped to moderation categories",
+    )
+    action: Action = Field("reject", description="what an 'unsafe' verdict asks for")
+    on_error: Action = Field(
+        "reject",
+        description="what an error, timeout or unreadable answer asks for (it fails closed)",
+    )
+
+    @model_validator(mode="after")
+    def _url_is_http(self) -> JudgeSettings:
+        if self.enabled and not self.base_url.startswith(("http://", "https://")):
+            raise ValueError(f"judge.base_url must start with http:// or https://: {self.base_url}")
+        return self
+
+
 class ModerationSettings(_Strict):
     """Which checks run and with which thresholds (the whole ``[moderation]`` table)."""
 
@@ -186,6 +244,7 @@ class ModerationSettings(_Strict):
     shape: ShapeSettings = Field(default_factory=ShapeSettings)
     similarity: SimilaritySettings = Field(default_factory=SimilaritySettings)
     leak: LeakSettings = Field(default_factory=LeakSettings)
+    judge: JudgeSettings = Field(default_factory=JudgeSettings)
     rules: list[Rule] = Field(
         default_factory=list, description="AutoModerator-like rules ([[moderation.rules]])"
     )

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from pydantic import SecretStr
@@ -14,9 +11,11 @@ from redditbot.domain import GenerationRequest, SamplingParams
 from redditbot.errors import ConfigError, PartialGenerationError, PermanentError, TransientError
 from redditbot.generation.openai_backend import OpenAIGenerator
 from redditbot.generation.settings import ModelSettings
+from tests.fake_openai import HANG, serve_openai
+
+server = pytest.fixture(name="server")(serve_openai)
 
 API_KEY = "sk-test-SECRET-123"
-HANG = "hang"
 
 
 def completion(*texts: str, finish: str = "stop") -> dict:
@@ -33,52 +32,6 @@ def completion(*texts: str, finish: str = "stop") -> dict:
         ],
         "usage": {"prompt_tokens": 57, "completion_tokens": 2 * len(texts)},
     }
-
-
-@dataclass
-class FakeServer:
-    """Answers each POST with the next scripted reply: (status, body) or HANG."""
-
-    script: list = field(default_factory=list)
-    received: list[dict] = field(default_factory=list)
-    release: threading.Event = field(default_factory=threading.Event)
-    url: str = ""
-
-
-@pytest.fixture
-def server():
-    fake = FakeServer()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 (http.server's naming)
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            fake.received.append(
-                {"path": self.path, "headers": dict(self.headers), "json": json.loads(body)}
-            )
-            step = fake.script.pop(0) if fake.script else (500, "script exhausted")
-            if step == HANG:
-                fake.release.wait(5)
-                return
-            status, payload = step
-            data = payload if isinstance(payload, str) else json.dumps(payload)
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            if status == 429:
-                self.send_header("Retry-After", "7")
-            self.end_headers()
-            self.wfile.write(data.encode())
-
-        def log_message(self, *args):
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    fake.url = f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-    yield fake
-    fake.release.set()
-    httpd.shutdown()
-    httpd.server_close()
 
 
 def make_generator(server, sleeps: list[float] | None = None, **overrides) -> OpenAIGenerator:

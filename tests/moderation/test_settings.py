@@ -25,7 +25,8 @@ def test_defaults_are_valid_and_every_field_is_described():
     settings = ModerationSettings()
     assert settings.enabled and settings.input.max_depth == 8
     assert settings.toxicity.classifier == "profanity-check"
-    for section in (settings, settings.input, settings.toxicity, settings.links, settings.shape):
+    sections = (settings, settings.input, settings.toxicity, settings.links, settings.shape)
+    for section in (*sections, settings.personal_data, settings.judge):
         for name, info in type(section).model_fields.items():
             assert info.description or name in {
                 "input",
@@ -35,6 +36,7 @@ def test_defaults_are_valid_and_every_field_is_described():
                 "shape",
                 "similarity",
                 "leak",
+                "judge",
             }, name
 
 
