@@ -29,6 +29,16 @@ LEAK_PATTERNS: tuple[str, ...] = (
     r"\bi (was|have been|am) (instructed|told|programmed|prompted) to\b",
     r"\b(developer mode|dan mode)\b.{0,15}\b(enabled|activated|on)\b",
     r"\bignoring (my|all|the) (previous|prior)? ?(instructions|rules)\b",
+    r"\bmy persona\b|\bmy system (message|prompt)\b",
+    r"\b(according to|as per|per|based on) my (prompt|instructions|system (prompt|message)"
+    r"|guidelines|programming|persona|configuration)\b",
+    r"\bi('m| am| was|'ve been| have been) (designed|configured|set up|programmed|instructed"
+    r"|prompted) to (act|pretend|play|be|sound|respond|reply|talk|write|seem)\b",
+    r"\bi('m| am) supposed to (act|pretend|sound|play|seem) (like|as|to be)\b",
+    r"\bi('m| am) (role-?playing as|playing the role of|pretending to be) (a|an)\b",
+    r"\bmy (creators?|developers?|operators?|owners?|programmers?) (told|instructed|want|wants"
+    r"|programmed|asked|made) me\b",
+    r"\bthe (instructions|rules|prompt) i (got|was given|received|have been given)\b",
 )
 
 CHARACTER_BREAK_PATTERNS: tuple[str, ...] = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from difflib import SequenceMatcher
 from urllib.parse import urlsplit
@@ -18,12 +19,31 @@ _URL = re.compile(
     rf"|(?<![\w@.\-/])(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+(?:{_BARE_TLDS})\b(?:/[^\s<>\"')\]]*)?",
     re.IGNORECASE,
 )
-_USER_PING = re.compile(r"(?<![\w/])/?u/[A-Za-z0-9_-]{3,20}\b")
-_SUBREDDIT_PING = re.compile(r"(?<![\w/])/?r/[A-Za-z0-9_]{2,21}\b")
-_VOWELS = set("aeiouyàáâäèéêëìíîïòóôöùúûü")
-_CONSONANT_RUN = re.compile(r"[^aeiouy\W\d_]{5,}")
+_BARE_DOMAIN_START = re.compile(r"[a-z0-9]", re.IGNORECASE)
+_CODE_SPAN = re.compile(r"```.*?(?:```|$)|`[^`\n]+`", re.DOTALL)
+# "log.info", "self.me", "req.app", "df.info": attribute access on a usual code name, not a link
+# (a TLD list that holds info, app, dev, me and io matches a lot of code).
+# fmt: off
+_CODE_RECEIVERS = frozenset({
+    "log", "logger", "logging", "self", "this", "cls", "app", "req", "res", "request", "response",
+    "os", "sys", "df", "np", "pd", "plt", "torch", "tf", "nn", "window", "document", "console",
+    "config", "settings", "conf", "ctx", "context", "module", "exports", "process", "args",
+    "kwargs", "event", "evt", "err", "error", "obj", "data", "client", "server", "db", "api",
+    "util", "utils", "json", "http", "re", "math", "time", "datetime", "random", "path", "file",
+    "files", "user", "item", "node", "el", "elem",
+})
+# fmt: on
+# Reddit turns u/name and r/name into links whatever their case (U/Name, R/Name).
+_USER_PING = re.compile(r"(?<![\w/])/?u/[A-Za-z0-9_-]{3,20}\b", re.IGNORECASE)
+_SUBREDDIT_PING = re.compile(r"(?<![\w/])/?r/[A-Za-z0-9_]{2,21}\b", re.IGNORECASE)
+_VOWELS = set("aeiouyàáâäåæèéêëìíîïòóôöøœùúûü")
+_CONSONANT_RUN = re.compile(rf"[^{''.join(sorted(_VOWELS))}\W\d_]{{5,}}")  # é, ø count as vowels
 _SAME_LETTER_RUN = re.compile(r"(.)\1\1")
 _NUMBER = re.compile(r"[$€£#+]?\d[\d.,:/%x-]*")
+_UNIT_LOOP = re.compile(r"(.{2,4}?)\1{3,}")  # hahahahaha, lolololo
+# Letters of real alphabets that NFKD does not reduce to ASCII; other such Latin letters
+# (ŧ ħ ŋ ɱ) in bulk are stylised fake text, not a language.
+_ORTHOGRAPHIC = frozenset("æøœßþðłđı")
 
 
 def words(text: str) -> list[str]:
@@ -32,8 +52,31 @@ def words(text: str) -> list[str]:
 
 
 def find_urls(text: str) -> list[str]:
-    """Links in the text: with a scheme, starting with www., or a bare domain with a known TLD."""
-    return [url.rstrip(".,;:!?") for url in _URL.findall(text)]
+    """Links in the text: with a scheme, starting with www., or a bare domain with a known TLD.
+
+    A bare domain is not a link when it is code: inside backticks, called (``log.info(``), or
+    an attribute of a usual code name (``logger.info``). Links with a scheme always count."""
+    code = [m.span() for m in _CODE_SPAN.finditer(text)]
+    urls = []
+    for match in _URL.finditer(text):
+        url = match.group(0).rstrip(".,;:!?`*")
+        if _is_bare(url) and _looks_like_code(text, match, code):
+            continue
+        urls.append(url)
+    return urls
+
+
+def _is_bare(url: str) -> bool:
+    return "://" not in url and not url.lower().startswith("www.")
+
+
+def _looks_like_code(text: str, match: re.Match[str], code: list[tuple[int, int]]) -> bool:
+    start, end = match.span()
+    if any(low <= start < high for low, high in code):
+        return True
+    if text[end : end + 1] in ("(", "[", "=") or text[start - 1 : start] == ".":
+        return True
+    return match.group(0).split(".", 1)[0].lower() in _CODE_RECEIVERS
 
 
 def domain_of(url: str) -> str:
@@ -124,4 +167,25 @@ def looks_like_word(token: str) -> bool:
     # Short vowel-less tokens are usually abbreviations (npm, ssn, brb), not keyboard mash.
     has_vowel = any(ch in _VOWELS for ch in letters) or len(letters) <= 4
     mashed = _CONSONANT_RUN.search(letters) or _SAME_LETTER_RUN.search(letters)
-    return has_vowel and not mashed
+    return has_vowel and not mashed and not _UNIT_LOOP.search(letters) and _plain_letters(core)
+
+
+def _plain_letters(token: str) -> bool:
+    """False for Zalgo (stacked combining marks), words mixing Latin with Cyrillic or Greek
+    letters (look-alike obfuscation), and stylised fake letters (ŧħïş ïş ņøŧ ŧëxŧ)."""
+    marks = sum(unicodedata.category(ch) == "Mn" for ch in token)
+    if marks * 3 > len(token):
+        return False
+    letters = [ch for ch in token if ch.isalpha()]
+    scripts = {unicodedata.name(ch, "?").split(" ")[0] for ch in letters}
+    if "LATIN" in scripts and scripts & {"CYRILLIC", "GREEK"}:
+        return False
+    fake = sum(_fake_latin(ch) for ch in letters)
+    return fake * 5 < len(letters) * 2  # under 40 %
+
+
+def _fake_latin(ch: str) -> bool:
+    if ch.isascii() or ch in _ORTHOGRAPHIC:
+        return False
+    base = unicodedata.normalize("NFKD", ch)[0]
+    return not base.isascii() and unicodedata.name(ch, "").startswith("LATIN")
