@@ -3,7 +3,7 @@
 set -euo pipefail
 answers() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
 if ! command -v pg_isready >/dev/null 2>&1; then
-    echo "services: pg_isready not found; PostgreSQL tests will be skipped" >&2
+    echo "services: pg_isready not found; PostgreSQL tests will skip (fail with CI=true)" >&2
     exit 0
 fi
 if ! answers; then
@@ -12,7 +12,7 @@ if ! answers; then
     for _ in $(seq 1 30); do answers && break; sleep 1; done
 fi
 answers && echo "services: PostgreSQL answers on 127.0.0.1:5432" >&2 || {
-    echo "services: PostgreSQL does not answer; its tests will be skipped" >&2
+    echo "services: PostgreSQL does not answer; its tests will skip (fail with CI=true)" >&2
 }
 
 # The browser test (tests/web/test_browser.py) drives Debian's chromium through its chromedriver;

@@ -8,6 +8,7 @@ import re
 import pytest
 
 from tests.deploy.conftest import DEPLOY, REPO
+from tests.promise import require_module
 
 DASHBOARD = DEPLOY / "grafana" / "redditbot.json"
 # The names /metrics exposes (redditbot/observability); histogram series add _bucket/_sum/_count.
@@ -105,9 +106,7 @@ def test_store_metrics_are_not_summed_across_instances(dashboard) -> None:
 
 
 def test_promql_parses() -> None:
-    promql_parser = pytest.importorskip(
-        "promql_parser", reason="promql-parser is not installed; metric names checked only"
-    )
+    promql_parser = require_module("promql_parser", "the dev extra")
     for expr in expressions(json.loads(DASHBOARD.read_text())):
         for variable, value in GRAFANA_VARIABLES.items():
             expr = expr.replace(variable, value)

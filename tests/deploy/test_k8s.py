@@ -20,6 +20,7 @@ from tests.deploy.conftest import (
     settings_from_environment,
     settings_variables,
 )
+from tests.promise import require_module
 
 K8S = DEPLOY / "k8s"
 KUBERNETES_VERSION = "1.30.0"
@@ -67,10 +68,7 @@ def test_kustomization_lists_every_manifest() -> None:
 
 
 def test_schemas_of_kubernetes(manifests) -> None:
-    try:
-        import kubernetes_validate
-    except ImportError:
-        pytest.skip("kubernetes-validate is not installed; only the cross-checks below ran")
+    kubernetes_validate = require_module("kubernetes_validate", "the dev extra")
     for doc in manifests.values():
         kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
     broken = dict(manifests[("PodDisruptionBudget", "redditbot-worker")])

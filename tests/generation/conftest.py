@@ -64,13 +64,13 @@ def build_tiny_model(directory: Path, *, chat_template: bool) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory) -> Path:
+def tiny_model_dir(tmp_path_factory, one_torch_thread) -> Path:
     """A tiny model whose tokenizer has a ChatML chat template."""
     return build_tiny_model(tmp_path_factory.mktemp("tiny-chat"), chat_template=True)
 
 
 @pytest.fixture(scope="session")
-def tiny_plain_model_dir(tmp_path_factory) -> Path:
+def tiny_plain_model_dir(tmp_path_factory, one_torch_thread) -> Path:
     """A tiny model without a chat template (prompts use the plain turn format)."""
     return build_tiny_model(tmp_path_factory.mktemp("tiny-plain"), chat_template=False)
 
@@ -96,10 +96,14 @@ def pytest_configure(config) -> None:
     config.addinivalue_line("markers", "slow: takes more than 10 s (still runs in CI)")
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="session")
 def one_torch_thread():
-    """Tiny models run fastest on one thread, above all on a CPU shared with other jobs."""
-    torch = pytest.importorskip("torch")
+    """Tiny models run fastest on one thread, above all on a CPU shared with other jobs.
+
+    Only the tests that run a model ask for it (through the model fixtures): the OpenAI
+    backend's tests have nothing to do with torch."""
+    import torch  # a dependency of the package: missing, it is an error, never a skip
+
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     yield

@@ -15,6 +15,7 @@ from tests.generation.test_commands import FakeContext
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("one_torch_thread")
 def test_pull_converts_the_default_model_and_it_replies_to_a_thread(tmp_path, thread):
     settings = ModelSettings(cache_dir=tmp_path, device="cpu")
     ctx = FakeContext(settings)

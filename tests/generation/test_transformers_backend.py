@@ -8,11 +8,10 @@ import pytest
 
 from redditbot.domain import ContextComment, GenerationRequest, SamplingParams
 from redditbot.errors import ConfigError, ModelNotFoundError
+from redditbot.generation import sampling
+from redditbot.generation import transformers_backend as hf
 from redditbot.generation.model_store import ModelLocation, locate_model
 from redditbot.generation.settings import ModelSettings
-
-hf = pytest.importorskip("redditbot.generation.transformers_backend")
-sampling = pytest.importorskip("redditbot.generation.sampling")
 
 GREEDY = SamplingParams(temperature=0.0, repetition_penalty=1.0, max_new_tokens=12)
 

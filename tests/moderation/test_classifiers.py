@@ -81,7 +81,8 @@ def test_build_classifier_follows_the_settings(tmp_path):
 @pytest.fixture(scope="module")
 def tiny_model_dir(tmp_path_factory):
     """A tiny randomly initialised BERT classifier with labels clean/toxic, saved to disk."""
-    transformers = pytest.importorskip("transformers")
+    import transformers  # a dependency of the package, not an optional one
+
     path = tmp_path_factory.mktemp("tiny-toxicity")
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "you", "are", "nice", "awful", "basil"]
     (path / "vocab.txt").write_text("\n".join(vocab) + "\n")

@@ -115,7 +115,8 @@ def tiny_model_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session", autouse=True)
 def one_torch_thread():
     """Tiny models run fastest on one thread, above all on a CPU shared with other jobs."""
-    torch = pytest.importorskip("torch")
+    import torch  # a dependency of the package, not an optional one
+
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     yield

@@ -7,21 +7,20 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import torch
+from safetensors.torch import load_file
 
 from redditbot.domain import GenerationRequest, SamplingParams
 from redditbot.errors import ConfigError
 from redditbot.generation import build_generator
+from redditbot.generation import transformers_backend as hf
 from redditbot.generation.settings import ModelSettings
 from redditbot.store.engine import make_engine, session_factory
+from redditbot.training import train as train_module
 from redditbot.training.dataset import Dataset, build_dataset
+from redditbot.training.runs import TrainConfig
+from tests.promise import require_module
 from tests.training.conftest import SUBREDDIT
-
-hf = pytest.importorskip("redditbot.generation.transformers_backend")
-train_module = pytest.importorskip("redditbot.training.train")
-torch = pytest.importorskip("torch")
-from safetensors.torch import load_file  # noqa: E402
-
-from redditbot.training.runs import TrainConfig  # noqa: E402
 
 PERSONA = "You love pizza."
 SETTINGS = ModelSettings(device="cpu", max_context_tokens=512)
@@ -160,7 +159,7 @@ def test_resuming_needs_a_run(tiny_model_dir, tmp_path):
 def test_lora_lowers_the_loss_resumes_exactly_and_saves_a_plain_model(
     dataset, tiny_model_dir, tmp_path
 ):
-    pytest.importorskip("peft")
+    require_module("peft", "the lora extra, which `make venv` installs")
     config = replace(CONFIG, lora_rank=8, learning_rate=3e-2, max_steps=12, checkpoint_every=3)
     whole = run(dataset, tiny_model_dir, tmp_path / "whole", config)
     # Less than full fine-tuning: a random model's worst fault is in its embeddings and output
