@@ -53,9 +53,12 @@ url = "postgresql+psycopg://bot:db-password@127.0.0.1/bot"
 [model]
 backend = "openai"
 api_key = "sk-main-model-key"
+[moderation.judge]
+api_key = "sk-judge-key"
 [[subreddits]]
 name = "learnpython"
 model = { name = "other", api_key = "sk-subreddit-key" }
+moderation = { judge = { api_key = "sk-subreddit-judge-key" } }
 [[subreddits]]
 name = "Cooking"
 [[accounts]]
@@ -72,7 +75,8 @@ client_secret = "second-client-secret"
 """
 ACCOUNT_SECRETS = [
     "main-client-secret", "main-password", "db-password", "sk-main-model-key",
-    "sk-subreddit-key", "sk-account-key", "second-account-password", "second-client-secret",
+    "sk-subreddit-key", "sk-account-key", "sk-judge-key", "sk-subreddit-judge-key",
+    "second-account-password", "second-client-secret",
 ]  # fmt: skip
 
 
