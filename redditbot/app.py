@@ -32,6 +32,7 @@ from redditbot.pipeline.moderate import ModerateStage
 from redditbot.pipeline.post import Poster, PosterLimits, PostPolicy
 from redditbot.pipeline.select import Selector
 from redditbot.pipeline.submit import SubmitLimits, SubmitStage
+from redditbot.reddit.gateway import REQUEST_TRIES
 from redditbot.scheduler import Scheduler
 from redditbot.store import migrate, queries
 from redditbot.store.engine import is_sqlite, make_engine, normalise_url, session_factory
@@ -154,6 +155,7 @@ class Bot:
         s, sessions, clock, owner = self.settings, self.sessions, self.clock, self.owner
         bot_username = s.reddit.username or self.account
         job_lease = timedelta(seconds=s.scheduler.job_lease)
+        in_flight = timedelta(seconds=s.reddit.timeout * REQUEST_TRIES)
         feed_lease = timedelta(seconds=s.scheduler.feed_lease)
         self.stages = {
             "listen": Listener(
@@ -176,11 +178,12 @@ class Bot:
             "post": Poster(
                 self.gateway, sessions, account=self.account, bot_username=bot_username,
                 policy=self.post_policy, owner=owner, clock=clock,
-                limits=PosterLimits(lease=job_lease),
+                limits=PosterLimits(lease=job_lease, in_flight=in_flight),
             ),
             "submit": SubmitStage.build(
                 self.gateway, sessions, s, self.generator, account=self.account, owner=owner,
-                moderator_for=self.moderator_for, clock=clock, limits=SubmitLimits(lease=job_lease),
+                moderator_for=self.moderator_for, clock=clock,
+                limits=SubmitLimits(lease=job_lease, in_flight=in_flight),
             ),
             "housekeeping": Housekeeping(
                 self.gateway, sessions, s, account=self.account, clock=clock,
@@ -243,12 +246,13 @@ class Bot:
             log.info("loading model %s", name)
             load(name)
 
-    def run_cycle(self) -> dict[str, int]:
-        """Run every stage once, in pipeline order, through the error handler."""
+    def run_cycle(self, stages: Sequence[str] = STAGE_ORDER) -> dict[str, int]:
+        """Run every stage (or those of ``stages``) once, in pipeline order, through the error
+        handler."""
         if not self.stages:
             self.prepare()
         handled = {}
-        for name in STAGE_ORDER:
+        for name in (name for name in STAGE_ORDER if name in stages):
             job = self.scheduler.jobs.get(name)
             if job is None:
                 self.scheduler.jobs[name] = job = _job(name, self.stages[name].run_once)
@@ -283,7 +287,7 @@ class Bot:
                 ReplyJob.account == self.account, ReplyJob.status == Status.GENERATING.value
             )
             if not everyone:
-                query = query.where(ReplyJob.lease_expires_at < now)
+                query = query.where(ReplyJob.lease_expires_at < queries.db_now(session))
             stuck = list(session.scalars(query))
             for job in stuck:
                 queries.move(job, Status.QUEUED, now=now, reason="lease_released")

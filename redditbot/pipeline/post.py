@@ -48,6 +48,9 @@ class PosterLimits:
 
     batch: int = 10
     lease: timedelta = timedelta(minutes=5)
+    # How long after its lease a sender may still be waiting for Reddit (the request timeout
+    # times the tries): only then is a job in `posting` stale.
+    in_flight: timedelta = timedelta(seconds=16 * 3)
     max_attempts: int = 5
     forbidden_to_pause: int = 3
     pause_for: timedelta = timedelta(hours=24)
@@ -125,27 +128,38 @@ class Poster:
         """Compare-and-set approved → posting under our lease, committed before the request."""
         now = self.clock()
         with self.sessions.begin() as session:
+            until = queries.db_now(session, self.limits.lease)  # the one clock all instances read
             result = session.execute(
                 update(ReplyJob)
                 .where(ReplyJob.id == job.id, ReplyJob.status == Status.APPROVED.value,
                        ReplyJob.lease_owner == self.owner)
                 .values(status=Status.POSTING.value, updated_at=now,
-                        attempts=ReplyJob.attempts + 1, lease_expires_at=now + self.limits.lease)
+                        attempts=ReplyJob.attempts + 1, lease_expires_at=until)
             )  # fmt: skip
             return result.rowcount == 1
 
     def _record(self, job: ReplyJob, comment: PostedComment, text: str, *, reconciled: bool):
+        """Record a comment Reddit created; never fails for a job another instance finished.
+
+        A job that moved on meanwhile (another instance posted it, or gave it up) makes this
+        comment a duplicate: it is deleted on Reddit and the event log says so."""
         now = self.clock()
         with self.sessions.begin() as session:
-            row = session.get(ReplyJob, job.id)
-            session.add(PostedReply(
-                job_id=job.id, account=self.account, target_fullname=job.target_fullname,
-                comment_fullname=comment.fullname, permalink=comment.permalink,
-                body=comment.body or text, reconciled=reconciled, posted_at=now,
-            ))  # fmt: skip
-            queries.move(row, Status.POSTED, now=now)
-            queries.clear_forbidden(session, job.subreddit)
+            row = session.get(ReplyJob, job.id, with_for_update=True)  # one recorder at a time
+            finished = Status(row.status).terminal
+            if not finished:
+                session.add(PostedReply(
+                    job_id=job.id, account=self.account, target_fullname=job.target_fullname,
+                    comment_fullname=comment.fullname, permalink=comment.permalink,
+                    body=comment.body or text, reconciled=reconciled, posted_at=now,
+                ))  # fmt: skip
+                _move_to_posted(row, now)
+                queries.clear_forbidden(session, job.subreddit)
+            kept = _recorded_comment(session, job.id)
+        if kept != comment.fullname:
+            return self._delete_duplicates(job, [comment], finished_as=row.status)
         log.info("job %s: posted %s under %s", job.id, comment.fullname, job.target_fullname)
+        return None
 
     def _dry_run(self, job: ReplyJob) -> None:
         """Record what would have been posted; no request of any kind is made."""
@@ -193,8 +207,9 @@ class Poster:
         """Settle jobs left in ``posting``; at start-up (single instance) all of them."""
         with self.sessions() as session:
             jobs = queries.jobs_in_posting(
-                session, account=self.account, now=self.clock(), stale_only=stale_only
-            )
+                session, account=self.account, stale_only=stale_only,
+                in_flight=self.limits.in_flight,
+            )  # fmt: skip
         for job in jobs:
             try:
                 self.reconcile_job(job)
@@ -205,30 +220,43 @@ class Poster:
     def reconcile_job(self, job: ReplyJob) -> None:
         """Find the bot's reply under the target: record it, or send the job back to approved."""
         mine = sorted(self.gateway.own_replies_to(job.target_fullname), key=_age_key)
+        with self.sessions() as session:
+            kept = _recorded_comment(session, job.id)  # another instance may have finished it
+        if kept is not None:
+            return self._delete_duplicates(job, [c for c in mine if c.fullname != kept])
         if mine:
             self._delete_duplicates(job, mine[1:])
             return self._record(job, mine[0], mine[0].body, reconciled=True)
         now = self.clock()
         with self.sessions.begin() as session:
-            row = session.get(ReplyJob, job.id)
+            row = session.get(ReplyJob, job.id, with_for_update=True)
+            if row.status != Status.POSTING.value:
+                return None  # another instance settled it meanwhile
             if row.attempts >= self.limits.max_attempts:
                 queries.move(row, Status.FAILED, now=now, reason="post_attempts_exhausted")
             else:
                 queries.move(row, Status.APPROVED, now=now, reason="reconciled_not_posted")
         return None
 
-    def _delete_duplicates(self, job: ReplyJob, extras: list[PostedComment]) -> None:
+    def _delete_duplicates(
+        self, job: ReplyJob, extras: list[PostedComment], finished_as: str | None = None
+    ) -> None:
+        """Delete extra replies under the job's target; each one is recorded as an event."""
+        why = f" (the job was already {finished_as} by another instance)" if finished_as else ""
         for extra in extras:
+            data = {"comment": extra.fullname, "permalink": extra.permalink}
+            self._event("duplicate_found", f"duplicate reply {extra.fullname}{why}", job, data)
             self.gateway.delete(extra.fullname)
-            message = f"deleted duplicate reply {extra.fullname} under {job.target_fullname}"
+            message = f"deleted duplicate reply {extra.fullname} under {job.target_fullname}{why}"
             log.warning("job %s: %s", job.id, message)
-            self._event("duplicate_deleted", message, job)
+            self._event("duplicate_deleted", message, job, data)
 
-    def _event(self, kind: str, message: str, job: ReplyJob) -> None:
+    def _event(self, kind: str, message: str, job: ReplyJob, data: dict | None = None) -> None:
         with self.sessions.begin() as session:
             queries.record_event(
                 session, kind, message, now=self.clock(), level="warning", account=self.account,
                 subreddit=job.subreddit, job_id=job.id, fullname=job.target_fullname,
+                data=data or {},
             )  # fmt: skip
 
 
@@ -242,6 +270,20 @@ def count_forbidden(sessions: sessionmaker[Session], subreddit: str, *, account:
         )  # fmt: skip
     if until:
         log.warning("r/%s paused until %s after repeated 403 answers", subreddit, until)
+
+
+def _move_to_posted(row: ReplyJob, now) -> None:
+    """``posting → posted``; a job another instance sent back to ``approved`` (it found no
+    comment yet) goes through ``posting`` first: the comment exists, it must not be sent again."""
+    if row.status == Status.APPROVED.value:
+        queries.move(row, Status.POSTING, now=now)
+    queries.move(row, Status.POSTED, now=now)
+
+
+def _recorded_comment(session: Session, job_id: int) -> str | None:
+    """The comment already recorded as the job's reply, if any."""
+    query = select(PostedReply.comment_fullname).where(PostedReply.job_id == job_id)
+    return session.scalar(query)
 
 
 def _age_key(comment: PostedComment) -> tuple[float, int]:

@@ -86,6 +86,7 @@ class SubmitLimits:
 
     batch: int = 4
     lease: timedelta = timedelta(minutes=10)
+    in_flight: timedelta = timedelta(seconds=16 * 3)  # see PosterLimits.in_flight
     max_generations: int = 3
     max_attempts: int = 5
     forbidden_to_pause: int = 3
@@ -310,7 +311,7 @@ class PostWriter:
         session.execute(
             update(PostJob)
             .where(PostJob.account == self.account, PostJob.status == Status.GENERATING.value,
-                   PostJob.lease_expires_at < now)
+                   PostJob.lease_expires_at < queries.db_now(session))
             .values(status=Status.QUEUED.value, lease_owner=None, lease_expires_at=None,
                     reason="generation_abandoned", updated_at=now)
         )  # fmt: skip
@@ -515,20 +516,35 @@ class PostSender:
                     body=body,
                     updated_at=now,
                     attempts=PostJob.attempts + 1,
-                    lease_expires_at=now + self.limits.lease,
+                    lease_expires_at=queries.db_now(session, self.limits.lease),
                 )
             )
             return result.rowcount == 1
 
     def _record(self, job: PostJob, created: Any, *, reconciled: bool) -> None:
+        """Record a post Reddit created; one for a job another instance finished meanwhile is
+        a duplicate: deleted, and the event log says so (see ``Poster._record``)."""
         now = self.clock()
         with self.sessions.begin() as session:
-            row = session.get(PostJob, job.id)
-            row.submission_fullname, row.permalink = created.fullname, created.permalink or None
-            row.reconciled, row.posted_at = reconciled, now
-            queries.move(row, Status.POSTED, now=now)
-            queries.clear_forbidden(session, job.subreddit)
+            row = session.get(PostJob, job.id, with_for_update=True)
+            finished = Status(row.status).terminal
+            if not finished:
+                row.submission_fullname, row.permalink = created.fullname, created.permalink or None
+                row.reconciled, row.posted_at = reconciled, now
+                if row.status == Status.APPROVED.value:  # sent back by another's reconciliation
+                    queries.move(row, Status.POSTING, now=now)
+                queries.move(row, Status.POSTED, now=now)
+                queries.clear_forbidden(session, job.subreddit)
+        if row.submission_fullname != created.fullname:
+            return self._delete_duplicate(job, created.fullname, f"already {row.status}")
         log.info("post job %s: posted %s in r/%s", job.id, created.fullname, job.subreddit)
+        return None
+
+    def _delete_duplicate(self, job: PostJob, fullname: str, why: str) -> None:
+        data = {"submission": fullname}
+        self._event("duplicate_found", f"duplicate post {fullname} ({why})", job, data)
+        self.gateway.delete_submission(fullname)
+        self._event("duplicate_deleted", f"deleted duplicate post {fullname} ({why})", job, data)
 
     def _finish(
         self, job: PostJob, status: Status, reason: str, dry_run: bool = False,
@@ -557,8 +573,8 @@ class PostSender:
         """Settle post jobs left in ``posting``; at start-up (single instance) all of them."""
         with self.sessions() as session:
             jobs = queries.jobs_in_posting(
-                session, account=self.account, now=self.clock(), stale_only=stale_only,
-                model=PostJob,
+                session, account=self.account, stale_only=stale_only,
+                in_flight=self.limits.in_flight, model=PostJob,
             )  # fmt: skip
         for job in jobs:
             try:
@@ -570,14 +586,21 @@ class PostSender:
     def reconcile_job(self, job: PostJob) -> None:
         """Find the post on the account's submitted listing: record it, or send it again."""
         mine = self._matching(job)
+        with self.sessions() as session:
+            kept = session.get(PostJob, job.id).submission_fullname  # another instance's record
+        if kept is not None:
+            for extra in (s for s in mine if s.fullname != kept):
+                self._delete_duplicate(job, extra.fullname, "found while reconciling")
+            return None
         if mine:
             for extra in mine[1:]:
-                self.gateway.delete_submission(extra.fullname)
-                self._event("duplicate_deleted", f"deleted duplicate post {extra.fullname}", job)
+                self._delete_duplicate(job, extra.fullname, "found while reconciling")
             return self._record(job, mine[0], reconciled=True)
         now = self.clock()
         with self.sessions.begin() as session:
-            row = session.get(PostJob, job.id)
+            row = session.get(PostJob, job.id, with_for_update=True)
+            if row.status != Status.POSTING.value:
+                return None  # another instance settled it meanwhile
             exhausted = row.attempts >= self.limits.max_attempts
             status = Status.FAILED if exhausted else Status.APPROVED
             reason = "post_attempts_exhausted" if exhausted else "reconciled_not_posted"
@@ -603,18 +626,12 @@ class PostSender:
         ]
         return sorted(found, key=lambda s: (s.created_utc, int(s.fullname[3:], 36)))
 
-    def _event(self, kind: str, message: str, job: PostJob) -> None:
+    def _event(self, kind: str, message: str, job: PostJob, data: dict | None = None) -> None:
         with self.sessions.begin() as session:
             queries.record_event(
-                session,
-                kind,
-                message,
-                now=self.clock(),
-                level="warning",
-                account=self.account,
-                subreddit=job.subreddit,
-                job_id=job.id,
-            )
+                session, kind, message, now=self.clock(), level="warning", account=self.account,
+                subreddit=job.subreddit, job_id=job.id, data=data or {},
+            )  # fmt: skip
 
 
 class SubmitStage:

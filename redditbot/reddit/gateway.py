@@ -44,6 +44,9 @@ NON_IDEMPOTENT_PATHS = ("/api/comment", "/api/submit")
 # POSTs that change nothing on Reddit: the token request and loading more comments of a thread.
 READ_ONLY_POSTS = ("/api/v1/access_token", "/api/morechildren")
 READ_METHODS = ("GET", "HEAD")
+# prawcore tries a request up to three times (FiniteRetryStrategy: two retries), each up to the
+# request timeout: how long a sender may wait for Reddit is ``timeout * REQUEST_TRIES``.
+REQUEST_TRIES = 1 + 2
 TERMINAL_API_ERRORS = {
     "THREAD_LOCKED": "thread_locked",
     "DELETED_COMMENT": "deleted_comment",

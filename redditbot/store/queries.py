@@ -11,9 +11,10 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, type_coerce, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from redditbot.domain import Comment, Status, Submission, can_move
 from redditbot.store.models import (
@@ -24,6 +25,7 @@ from redditbot.store.models import (
     ReplyJob,
     SubmissionRow,
     Subreddit,
+    UTCDateTime,
 )
 
 # Fields that change after creation (edits, deletion, moderation, votes).
@@ -38,6 +40,33 @@ MUTABLE_COMMENT = (
 
 class IllegalTransition(RuntimeError):
     """A bug: a job was asked to make a move the state machine does not have."""
+
+
+# --------------------------------------------------------------------------- the one clock
+
+
+def db_now(session: Session, plus: timedelta = timedelta()) -> ColumnElement[datetime]:
+    """The database's clock (plus ``plus``), evaluated inside the statement that uses it.
+
+    Leases are written and judged with this, never with a process's clock: instances whose
+    clocks disagree must still agree on whether a lease has run out. SQLite's clock is text in
+    the form SQLAlchemy stores (``YYYY-MM-DD HH:MM:SS.ffffff``, UTC), so comparisons with stored
+    values order correctly; PostgreSQL's is ``now()``, a timestamptz.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        offset = f"{plus.total_seconds():+.6f} seconds"
+        return type_coerce(func.strftime("%Y-%m-%d %H:%M:%f000", "now", offset), UTCDateTime())
+    return type_coerce(func.now() + plus, UTCDateTime())
+
+
+def database_time(session: Session) -> datetime:
+    """What the database's clock says now (the clock check compares it with the process's)."""
+    return session.scalar(select(db_now(session)))
+
+
+def lease_free(model: type, session: Session, grace: timedelta = timedelta()) -> ColumnElement:
+    """Unleased, or leased until more than ``grace`` ago on the database's clock."""
+    return or_(model.lease_expires_at.is_(None), model.lease_expires_at < db_now(session, -grace))
 
 
 # --------------------------------------------------------------------------- items
@@ -131,7 +160,9 @@ def cursor(session: Session, account: str, feed: str) -> PollCursor:
 def try_lease(
     session: Session, *, account: str, name: str, owner: str, now: datetime, ttl: timedelta
 ) -> bool:
-    """Hold (or renew) the named lease, e.g. a feed, so one instance at a time works on it."""
+    """Hold (or renew) the named lease, e.g. a feed, so one instance at a time works on it.
+
+    The lease runs ``ttl`` on the database's clock (``now`` only stamps a new row)."""
     insert_ignoring_duplicates(
         session, PollCursor, [{"account": account, "feed": name, "updated_at": now}],
         ("account", "feed"),
@@ -139,12 +170,12 @@ def try_lease(
     free = or_(
         PollCursor.lease_owner.is_(None),
         PollCursor.lease_owner == owner,
-        PollCursor.lease_expires_at < now,
+        PollCursor.lease_expires_at < db_now(session),
     )
     result = session.execute(
         update(PollCursor)
         .where(PollCursor.account == account, PollCursor.feed == name, free)
-        .values(lease_owner=owner, lease_expires_at=now + ttl)
+        .values(lease_owner=owner, lease_expires_at=db_now(session, ttl))
     )
     return result.rowcount == 1
 
@@ -166,31 +197,52 @@ def claim_jobs(
 ) -> list[Any]:
     """Lease up to ``limit`` due jobs in ``status``; other instances skip the locked rows.
 
-    ``model`` is any job table with the state-machine columns (reply_jobs, post_jobs).
+    ``model`` is any job table with the state-machine columns (reply_jobs, post_jobs). Whether a
+    lease is free, and until when the new one runs, is the database's clock; ``now`` (the
+    process's) only decides whether a job's ``not_before`` has come.
     """
     due = or_(model.not_before.is_(None), model.not_before <= now)
-    free = or_(model.lease_expires_at.is_(None), model.lease_expires_at < now)
     query = (
         select(model)
-        .where(model.account == account, model.status == status.value, due, free, *extra)
+        .where(model.account == account, model.status == status.value, due,
+               lease_free(model, session), *extra)
         .order_by(model.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
-    )
+    )  # fmt: skip
     jobs = list(session.scalars(query))
-    for job in jobs:
-        job.lease_owner, job.lease_expires_at = owner, now + lease
-    session.flush()
+    if jobs:
+        _lease(session, model, jobs, owner, db_now(session, lease))
     return jobs
 
 
+def _lease(session: Session, model: type, jobs: list[Any], owner: str, until: Any) -> None:
+    """Write the lease in one statement; the rows in hand learn the database's expiry."""
+    leased = session.execute(
+        update(model)
+        .where(model.id.in_([job.id for job in jobs]))
+        .values(lease_owner=owner, lease_expires_at=until)
+        .returning(model.id, model.lease_expires_at)
+        .execution_options(synchronize_session=False)
+    )
+    expiry = dict(leased.all())
+    for job in jobs:
+        set_committed_value(job, "lease_owner", owner)
+        set_committed_value(job, "lease_expires_at", expiry[job.id])
+
+
 def jobs_in_posting(
-    session: Session, *, account: str, now: datetime, stale_only: bool, model: type = ReplyJob
-) -> list[Any]:
-    """Jobs left in ``posting``: those whose lease ran out, or (``stale_only=False``) all."""
+    session: Session, *, account: str, stale_only: bool, in_flight: timedelta = timedelta(),
+    model: type = ReplyJob,
+) -> list[Any]:  # fmt: skip
+    """Jobs left in ``posting``: stale ones, or (``stale_only=False``, at start-up) all.
+
+    A job is stale only when no sender can still be waiting for Reddit: its lease ran out more
+    than ``in_flight`` (the request timeout times the tries) ago, on the database's clock.
+    """
     query = select(model).where(model.account == account, model.status == Status.POSTING.value)
     if stale_only:
-        query = query.where(or_(model.lease_expires_at.is_(None), model.lease_expires_at < now))
+        query = query.where(lease_free(model, session, in_flight))
     return list(session.scalars(query))
 
 

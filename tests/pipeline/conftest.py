@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import update
 
 from redditbot.config import RedditSettings
 from redditbot.reddit.gateway import PrawGateway
@@ -18,7 +19,9 @@ from redditbot.reddit.sandbox import (
     SandboxServer,
     World,
 )
+from redditbot.store import queries
 from redditbot.store.engine import make_engine, session_factory
+from redditbot.store.models import PollCursor, PostJob, ReplyJob
 
 
 class StepClock:
@@ -32,6 +35,18 @@ class StepClock:
 
     def advance(self, seconds: float) -> None:
         self.world_clock.advance(seconds)
+
+
+def expire_leases(sessions, by: timedelta = timedelta(hours=1)) -> None:
+    """Every lease runs out: it ended ``by`` ago on the database's clock (the clock leases are
+    judged on; advancing a stage's injected clock no longer frees them)."""
+    with sessions.begin() as session:
+        for model in (ReplyJob, PostJob, PollCursor):
+            session.execute(
+                update(model)
+                .where(model.lease_expires_at.is_not(None))
+                .values(lease_expires_at=queries.db_now(session, -by))
+            )
 
 
 @pytest.fixture

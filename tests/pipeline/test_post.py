@@ -11,6 +11,7 @@ from redditbot.domain import Status
 from redditbot.pipeline.post import Poster, PosterLimits, PostPolicy
 from redditbot.reddit.sandbox import DEMO_BOT
 from redditbot.store.models import Event, PostedReply, ReplyJob, Subreddit
+from tests.pipeline.conftest import expire_leases
 
 DEFAULT_POLICY = PostPolicy()
 REPLY = "Try pathlib: Path('notes.txt').read_text() does it in one line."
@@ -178,7 +179,7 @@ def test_lost_response_after_the_write_never_duplicates(
     poster.run_once()
     assert job_row(sessions, job_id).status == "posting"
     assert len(bot_replies(world, target)) == 1  # created once: prawcore did not retry the POST
-    clock.advance(600)  # the lease runs out; reconciliation finds the comment
+    expire_leases(sessions)  # the lease runs out; reconciliation finds the comment
     poster.run_once()
     job = job_row(sessions, job_id)
     assert job.status == "posted"
@@ -195,7 +196,7 @@ def test_failed_write_is_sent_again_after_reconciliation(
     poster = make_poster(gateway, sessions, clock)
     poster.run_once()
     assert bot_replies(world, target) == []
-    clock.advance(600)
+    expire_leases(sessions)
     poster.run_once()  # reconciles (nothing there) → approved → posted in the same run
     assert len(bot_replies(world, target)) == 1
     job = job_row(sessions, job_id)
@@ -319,3 +320,41 @@ def test_http_429_on_the_comment_delays_the_job(
     poster.run_once()
     assert len(bot_replies(world, target)) == 1 and job_row(sessions, job_id).status == "posted"
     assert [w.outcome for w in comment_writes(sandbox)] == ["fault:429", "created"]
+
+
+def test_a_reply_created_after_another_instance_finished_the_job_is_deleted_not_lost(
+    world, gateway, sessions, clock, target
+) -> None:
+    """Two senders raced (a lease judged on a wrong clock): the second comment Reddit created is
+    recorded as a duplicate and deleted; recording never fails (no posted → posted)."""
+    job_id = approved_job(sessions, clock, target)
+    first, late = (
+        make_poster(gateway, sessions, clock),
+        make_poster(gateway, sessions, clock, owner="b"),
+    )
+    job = job_row(sessions, job_id)
+    kept = gateway.reply(target, REPLY)
+    first._record(job, kept, REPLY, reconciled=False)  # the other instance finished it
+    extra = gateway.reply(target, REPLY)  # ours was in flight meanwhile
+    late._record(job, extra, REPLY, reconciled=False)
+    assert [c.fullname for c in bot_replies(world, target)] == [kept.fullname]
+    with sessions() as session:
+        assert session.scalars(select(PostedReply.comment_fullname)).all() == [kept.fullname]
+        events = session.scalars(select(Event).where(Event.kind == "duplicate_deleted")).all()
+    assert [e.data["comment"] for e in events] == [extra.fullname]
+    assert "already posted by another instance" in events[0].message
+    assert job_row(sessions, job_id).status == "posted"
+
+
+def test_a_reply_created_after_another_instance_sent_the_job_back_is_recorded(
+    world, gateway, sessions, clock, target
+) -> None:
+    """The other instance found no comment yet and sent the job back to approved: ours exists,
+    so it is recorded and the job is not sent again."""
+    job_id = approved_job(sessions, clock, target)
+    poster = make_poster(gateway, sessions, clock)
+    created = gateway.reply(target, REPLY)
+    poster._record(job_row(sessions, job_id), created, REPLY, reconciled=False)
+    assert job_row(sessions, job_id).status == "posted"
+    assert make_poster(gateway, sessions, clock, owner="b").run_once() == 0
+    assert [c.fullname for c in bot_replies(world, target)] == [created.fullname]
