@@ -1,77 +1,102 @@
-"""The Prometheus text exposition format (version 0.0.4), written by hand: it is a few lines.
+"""``/metrics`` through prometheus_client: one registry per server, read at scrape time.
 
-A ``MetricFamily`` is one ``# HELP`` / ``# TYPE`` block and its samples; ``render`` joins them.
+Nothing here counts anything itself. The store's rows and the scheduler's counters already hold
+the numbers, so two custom collectors read them when Prometheus scrapes:
+
+- ``ProcessStateCollector``: this process's stage counters, liveness, readiness, draining;
+- ``StoreCollector`` (``store_metrics.py``): figures counted in the shared store. They are the
+  same on every instance, so only instances with ``[observability] store_metrics = true`` serve
+  them (in deploy/ the daemon does, workers do not), and dashboards and alerts take ``max()``.
+
+prometheus_client adds ``process_*`` (CPU, memory, file descriptors), ``python_info``,
+``python_gc_*`` and ``redditbot_build_info``, and writes the exposition format.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+import platform
+from collections.abc import Callable, Iterator, Mapping
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+from prometheus_client import (
+    CONTENT_TYPE_PLAIN_0_0_4,
+    GCCollector,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
+from prometheus_client.core import (
+    CollectorRegistry,
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    InfoMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
 
+from redditbot import __version__
 
-@dataclass(frozen=True)
-class Sample:
-    """One line: ``name{labels} value``; ``suffix`` is e.g. ``_bucket`` for histograms."""
-
-    value: float
-    labels: Mapping[str, str] = field(default_factory=dict)
-    suffix: str = ""
-
-
-@dataclass(frozen=True)
-class MetricFamily:
-    """A named metric of one type (counter, gauge or histogram) with its samples."""
-
-    name: str
-    type: str
-    help: str
-    samples: tuple[Sample, ...]
-
-
-def family(name: str, type_: str, help_: str, samples: Iterable[Sample]) -> MetricFamily:
-    """A ``MetricFamily`` from any iterable of samples."""
-    return MetricFamily(name, type_, help_, tuple(samples))
+# generate_latest writes the classic text format; every Prometheus since 2.0 reads it.
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 
 
-def labelled(name: str, type_: str, help_: str, label: str, values: Mapping[str, float]):
-    """A family with one sample per key of ``values``, the key under ``label``."""
-    samples = (Sample(value, {label: key}) for key, value in sorted(values.items()))
-    return family(name, type_, help_, samples)
+def build_registry(*collectors: Collector) -> CollectorRegistry:
+    """A registry of the standard process collectors, the build info and ``collectors``."""
+    registry = CollectorRegistry()
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    GCCollector(registry=registry)
+    registry.register(BuildInfoCollector())
+    for collector in collectors:
+        registry.register(collector)
+    return registry
 
 
-def render(families: Iterable[MetricFamily]) -> str:
-    """The exposition text of ``families``, ending with a newline."""
-    lines: list[str] = []
-    for metric in families:
-        lines.append(f"# HELP {metric.name} {_escape_help(metric.help)}")
-        lines.append(f"# TYPE {metric.name} {metric.type}")
-        lines.extend(_sample_line(metric.name, sample) for sample in metric.samples)
-    return "\n".join(lines) + "\n"
+def render(registry: CollectorRegistry) -> str:
+    """The exposition text of everything in ``registry`` (collectors' errors propagate)."""
+    return generate_latest(registry).decode()
 
 
-def _sample_line(name: str, sample: Sample) -> str:
-    labels = ",".join(f'{key}="{_escape_label(str(v))}"' for key, v in sample.labels.items())
-    braces = f"{{{labels}}}" if labels else ""
-    return f"{name}{sample.suffix}{braces} {format_value(sample.value)}"
+class BuildInfoCollector(Collector):
+    """``redditbot_build_info{version, python} 1``: which release each instance runs."""
+
+    def collect(self) -> Iterator[Metric]:
+        info = InfoMetricFamily("redditbot_build", "The redditbot release this process runs.")
+        info.add_metric([], {"version": __version__, "python": platform.python_version()})
+        yield info
 
 
-def format_value(value: float) -> str:
-    """Integers without a decimal point, infinities and NaN as Prometheus spells them."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    if float(value).is_integer() and abs(value) < 2**53:
-        return str(int(value))
-    return repr(float(value))
+class ProcessStateCollector(Collector):
+    """This process's view from a ``HealthSource``: stage counters and three flags."""
+
+    def __init__(self, source) -> None:
+        self.source = source
+
+    def collect(self) -> Iterator[Metric]:
+        stats = self.source.stage_stats()
+        ready, _ = self.source.ready()
+        yield _stage_counter(stats, "runs", "redditbot_stage_runs", "Stage runs started")
+        yield _stage_counter(stats, "failures", "redditbot_stage_failures", "Stage runs failed")
+        yield _stage_counter(stats, "handled", "redditbot_stage_handled", "Items stages handled")
+        yield flag("redditbot_up", "1 while the main loop is alive.", self.source.alive())
+        yield flag("redditbot_ready", "1 while the bot can take work.", ready)
+        yield flag("redditbot_draining", "1 while the bot is shutting down.", self.source.draining)
 
 
-def _escape_label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+def _stage_counter(stats: Mapping[str, Mapping[str, int]], key: str, name: str, help_: str):
+    values = {stage: counters.get(key, 0) for stage, counters in stats.items()}
+    return labelled(CounterMetricFamily, name, f"{help_} (this process).", "stage", values)
 
 
-def _escape_help(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("\n", "\\n")
+def flag(name: str, help_: str, value: bool) -> GaugeMetricFamily:
+    """A 0/1 gauge."""
+    return GaugeMetricFamily(name, help_, value=1 if value else 0)
+
+
+def labelled(
+    kind: Callable[..., Metric], name: str, help_: str, label: str, values: Mapping[str, float]
+) -> Metric:
+    """A family of ``kind`` with one sample per key of ``values``, the key under ``label``."""
+    metric = kind(name, help_, labels=[label])
+    for key, value in sorted(values.items()):
+        metric.add_metric([key], value)
+    return metric

@@ -1,7 +1,7 @@
 """What the HTTP endpoints ask the running bot: is it alive, is it ready, what have stages done.
 
 ``HealthSource`` is the port; ``BotHealth`` adapts a ``redditbot.app.Bot`` to it without the
-bot knowing about HTTP. ``process_metrics`` turns a source's answers into metric families.
+bot knowing about HTTP. ``exposition.ProcessStateCollector`` turns its answers into metrics.
 """
 
 from __future__ import annotations
@@ -9,8 +9,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
-
-from redditbot.observability.exposition import MetricFamily, Sample, family, labelled
 
 # A stage counts as stuck when it has not started for this many of its intervals.
 STALE_INTERVALS = 3.0
@@ -134,26 +132,3 @@ def generator_ready(generator: Any) -> bool:
     if isinstance(generator, ModelRouter):
         return len(generator.cache) > 0
     return True
-
-
-def process_metrics(source: HealthSource) -> list[MetricFamily]:
-    """This process's own view: stage counters, liveness, readiness, draining."""
-    stats = source.stage_stats()
-    ready, _ = source.ready()
-    return [
-        _stage_counter(stats, "runs", "redditbot_stage_runs_total", "Stage runs started."),
-        _stage_counter(stats, "failures", "redditbot_stage_failures_total", "Stage runs failed."),
-        _stage_counter(stats, "handled", "redditbot_stage_handled_total", "Items stages handled."),
-        _flag("redditbot_up", "1 while the main loop is alive.", source.alive()),
-        _flag("redditbot_ready", "1 while the bot can take work.", ready),
-        _flag("redditbot_draining", "1 while the bot is shutting down.", source.draining),
-    ]
-
-
-def _stage_counter(stats: Mapping[str, Mapping[str, int]], key: str, name: str, help_: str):
-    values = {stage: counters.get(key, 0) for stage, counters in stats.items()}
-    return labelled(name, "counter", help_ + " (this process)", "stage", values)
-
-
-def _flag(name: str, help_: str, value: bool) -> MetricFamily:
-    return family(name, "gauge", help_, [Sample(1 if value else 0)])

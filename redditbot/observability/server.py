@@ -20,16 +20,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from redditbot.domain import Clock, utcnow
-from redditbot.observability.exposition import CONTENT_TYPE, render
-from redditbot.observability.health import (
-    BotHealth,
-    FleetHealth,
-    HealthSource,
-    generator_ready,
-    process_metrics,
+from redditbot.observability.exposition import (
+    CONTENT_TYPE,
+    ProcessStateCollector,
+    build_registry,
+    render,
 )
+from redditbot.observability.health import BotHealth, FleetHealth, HealthSource, generator_ready
 from redditbot.observability.settings import ObservabilitySettings
-from redditbot.observability.store_metrics import store_metrics
+from redditbot.observability.store_metrics import StoreCollector
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +39,17 @@ PLAIN = "text/plain; charset=utf-8"
 class Endpoints:
     """The three answers, independent of HTTP (easy to call from a test or a CLI)."""
 
-    def __init__(self, sessions: sessionmaker[Session], source: HealthSource, clock: Clock) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        source: HealthSource,
+        clock: Clock,
+        *,
+        store_metrics: bool = True,
+    ) -> None:
         self.sessions, self.source, self.clock = sessions, source, clock
+        store = [StoreCollector(sessions, clock)] if store_metrics else []
+        self.registry = build_registry(ProcessStateCollector(source), *store)
 
     def healthz(self) -> Response:
         if self.source.alive():
@@ -70,12 +78,11 @@ class Endpoints:
 
     def metrics(self) -> Response:
         try:
-            with self.sessions() as session:
-                families = store_metrics(session, self.clock())
+            body = render(self.registry)
         except SQLAlchemyError as exc:
             log.warning("metrics scrape failed: %s", one_line(exc))
             return HTTPStatus.INTERNAL_SERVER_ERROR, PLAIN, f"store unavailable: {one_line(exc)}\n"
-        return HTTPStatus.OK, CONTENT_TYPE, render([*families, *process_metrics(self.source)])
+        return HTTPStatus.OK, CONTENT_TYPE, body
 
 
 def one_line(exc: BaseException) -> str:
@@ -133,9 +140,10 @@ class ObservabilityServer:
         source: HealthSource,
         *,
         clock: Clock = utcnow,
+        store_metrics: bool = True,
     ) -> None:
         self.host, self.port = host, port
-        self.endpoints = Endpoints(sessions, source, clock)
+        self.endpoints = Endpoints(sessions, source, clock, store_metrics=store_metrics)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -196,7 +204,8 @@ def start_for_fleet(
     # bot.generator exists once the bot has started (its stages are built then); asking for it
     # earlier, from this thread, could build a second generator beside the bot's own.
     source = FleetHealth({bot.account: _health(bot) for bot in bots})  # one: as that bot's own
-    server = ObservabilityServer(settings.host, settings.port, bots[0].sessions, source)
+    server = ObservabilityServer(settings.host, settings.port, bots[0].sessions, source,
+                                 store_metrics=settings.store_metrics)  # fmt: skip
     server.start()
     return server
 

@@ -17,3 +17,6 @@ class ObservabilitySettings(BaseModel):
     enabled: bool = False
     host: str = Field("127.0.0.1", min_length=1)
     port: int = Field(9108, ge=0, le=65535)
+    # The store's figures (jobs, replies, errors, queue age…) are the same on every instance
+    # sharing a database: serve them from one (the daemon) so that sums do not count them twice.
+    store_metrics: bool = True

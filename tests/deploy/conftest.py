@@ -58,3 +58,32 @@ def settings_variables(env: dict[str, str]) -> dict[str, str]:
 
 # The daemon's own test kit (sandbox Reddit, fake model server), for the notify test.
 from tests.daemon.conftest import fake_openai, live_sandbox  # noqa: E402, F401
+
+
+@pytest.fixture
+def exposed_metrics(sqlite_empty_url: str) -> set[str]:
+    """The metric family names a real /metrics registry serves (store figures included), read
+    from a scrape of a migrated SQLite store; histogram and counter families by their base name,
+    plus every sample name (``…_total``, ``…_bucket``) as PromQL spells it."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from redditbot.observability.exposition import ProcessStateCollector, build_registry, render
+    from redditbot.observability.store_metrics import StoreCollector
+    from redditbot.store import migrate
+    from redditbot.store.engine import make_engine, session_factory
+    from tests.observability.conftest import NOW, FakeHealth
+
+    migrate.upgrade(sqlite_empty_url)
+    engine = make_engine(sqlite_empty_url)
+    try:
+        stats = {stage: {"runs": 1, "failures": 0, "handled": 0} for stage in ("listen", "post")}
+        registry = build_registry(ProcessStateCollector(FakeHealth(stats=stats)),
+                                  StoreCollector(session_factory(engine), lambda: NOW))  # fmt: skip
+        names: set[str] = set()
+        for metric in text_string_to_metric_families(render(registry)):
+            names |= {metric.name} | {sample.name for sample in metric.samples}
+            if metric.type == "counter":  # a family with no sample yet still has its name
+                names.add(f"{metric.name}_total")
+        return names
+    finally:
+        engine.dispose()

@@ -1,47 +1,51 @@
-"""The hand-written exposition format against prometheus_client's parser."""
+"""The registry behind /metrics: prometheus_client's standard families, and naming rules."""
 
 from __future__ import annotations
 
-import math
-
 from prometheus_client.parser import text_string_to_metric_families
 
-from redditbot.observability.exposition import Sample, family, format_value, labelled, render
+from redditbot import __version__
+from redditbot.observability.exposition import ProcessStateCollector, build_registry, render
+from redditbot.observability.store_metrics import StoreCollector
+from tests.observability.conftest import NOW, FakeHealth
 
 
-def test_label_values_are_escaped() -> None:
-    awkward = 'say "hi"\\ now\nplease'
-    text = render([labelled("x_total", "counter", "Help.", "reason", {awkward: 2})])
-
-    (metric,) = text_string_to_metric_families(text)
-    assert metric.samples[0].labels == {"reason": awkward}
-    assert metric.samples[0].value == 2
+def families(sessions=None, health: FakeHealth | None = None) -> dict:
+    health = health or FakeHealth(stats={"listen": {"runs": 2, "failures": 1, "handled": 5}})
+    store = [StoreCollector(sessions, lambda: NOW)] if sessions else []
+    text = render(build_registry(ProcessStateCollector(health), *store))
+    return {metric.name: metric for metric in text_string_to_metric_families(text)}
 
 
-def test_help_type_and_samples() -> None:
-    text = render([family("redditbot_up", "gauge", "Up.\nReally.", [Sample(1)])])
-
-    assert text == "# HELP redditbot_up Up.\\nReally.\n# TYPE redditbot_up gauge\nredditbot_up 1\n"
-
-
-def test_values() -> None:
-    assert format_value(3.0) == "3"
-    assert format_value(0.25) == "0.25"
-    assert format_value(math.inf) == "+Inf"
-    assert format_value(math.nan) == "NaN"
-    assert format_value(1.7e300) == "1.7e+300"
+def test_process_metrics_and_build_info_are_there() -> None:
+    found = families()
+    for name in ("process_cpu_seconds", "process_resident_memory_bytes", "process_open_fds",
+                 "process_start_time_seconds", "python_info"):  # fmt: skip
+        assert name in found, sorted(found)
+    (sample,) = found["redditbot_build_info"].samples
+    assert sample.name == "redditbot_build_info" and sample.value == 1
+    assert sample.labels["version"] == __version__
 
 
-def test_histogram_suffixes_parse_as_one_family() -> None:
-    samples = [
-        Sample(1, {"le": "0.5"}, "_bucket"),
-        Sample(2, {"le": "+Inf"}, "_bucket"),
-        Sample(1.5, suffix="_sum"),
-        Sample(2, suffix="_count"),
-    ]
-    (metric,) = text_string_to_metric_families(render([family("lat", "histogram", "L.", samples)]))
+def test_counters_end_in_total_and_gauges_are_not_named_like_counters(sqlite_sessions) -> None:
+    found = families(sqlite_sessions)
+    redditbot = {name: m for name, m in found.items() if name.startswith("redditbot_")}
+    assert {"redditbot_jobs", "redditbot_stage_runs", "redditbot_replies_posted"} <= set(redditbot)
+    for metric in redditbot.values():
+        names = {sample.name for sample in metric.samples}
+        if metric.type == "counter":
+            assert all(n.endswith(("_total", "_created")) for n in names), metric
+        else:
+            assert not any(n.endswith("_total") for n in names), metric
+            assert not metric.name.endswith(("_seen", "_count")), (
+                f"{metric.name} reads as a counter"
+            )
 
-    assert metric.type == "histogram"
-    assert [(s.name, s.value) for s in metric.samples] == [
-        ("lat_bucket", 1), ("lat_bucket", 2), ("lat_sum", 1.5), ("lat_count", 2),
-    ]  # fmt: skip
+
+def test_a_source_is_read_at_every_scrape() -> None:
+    health = FakeHealth(stats={"post": {"runs": 1, "failures": 0, "handled": 0}})
+    registry = build_registry(ProcessStateCollector(health))
+    health.stats["post"]["runs"] = 9
+    (metric,) = [m for m in text_string_to_metric_families(render(registry))
+                 if m.name == "redditbot_stage_runs"]  # fmt: skip
+    assert metric.samples[0].value == 9

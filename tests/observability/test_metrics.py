@@ -15,6 +15,7 @@ from redditbot.store.models import (
     PostedReply,
     PostJob,
     SubmissionRow,
+    Subreddit,
 )
 from tests.observability.conftest import NOW, FakeHealth, add_job, ago, get
 
@@ -119,8 +120,8 @@ def filled(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
 def test_metrics_count_the_store(filled, serve, health: FakeHealth) -> None:
     samples = scrape(serve(filled, health).url)
 
-    assert one(samples, "redditbot_items_seen", kind="submission") == 2
-    assert one(samples, "redditbot_items_seen", kind="comment") == 3
+    assert one(samples, "redditbot_items_stored", kind="submission") == 2
+    assert one(samples, "redditbot_items_stored", kind="comment") == 3
     assert one(samples, "redditbot_jobs", status="queued") == 3
     assert one(samples, "redditbot_jobs", status="skipped") == 5
     assert one(samples, "redditbot_jobs", status="posted") == 2
@@ -218,3 +219,36 @@ def test_up_is_zero_when_the_loop_is_stuck(sqlite_sessions, serve, health) -> No
     health.is_alive = False
 
     assert one(scrape(serve(sqlite_sessions, health).url), "redditbot_up") == 0
+
+
+def test_rate_limit_waits_and_paused_subreddits(sessions, serve, health) -> None:
+    """What the alert rules watch: jobs waiting out a RATELIMIT, subreddits paused after 403s."""
+    with sessions.begin() as session:
+        add_job(session, "t1_r1", status="approved", reason="ratelimit", not_before=ago(-120))
+        add_job(session, "t1_r2", status="approved", reason="ratelimit", not_before=ago(60))  # over
+        session.add(PostJob(account="bot", subreddit="python", slot="2026-11-29T10:00",
+                            status="approved", reason="ratelimit", not_before=ago(-30),
+                            created_at=NOW, updated_at=NOW))  # fmt: skip
+        session.add(Subreddit(name="python", paused_until=ago(-3600), pause_reason="403s"))
+        session.add(Subreddit(name="cooking", paused_until=ago(10)))  # the pause is over
+        session.add(Subreddit(name="rust"))
+    samples = scrape(serve(sessions, health).url)
+
+    assert one(samples, "redditbot_rate_limited_jobs", job="reply") == 1
+    assert one(samples, "redditbot_rate_limited_jobs", job="post") == 1
+    assert one(samples, "redditbot_paused_subreddits") == 1
+
+
+def test_store_figures_only_where_asked_for(filled, health) -> None:
+    """Workers set store_metrics = false: their /metrics has their own figures, not the store's."""
+    from redditbot.observability.server import ObservabilityServer
+
+    server = ObservabilityServer("127.0.0.1", 0, filled, health, clock=lambda: NOW,
+                                 store_metrics=False)  # fmt: skip
+    server.start()
+    try:
+        samples = scrape(server.url)
+    finally:
+        server.stop()
+    assert "redditbot_up" in samples and "process_cpu_seconds_total" in samples
+    assert not {"redditbot_jobs", "redditbot_replies_posted_total"} & set(samples)
