@@ -1,20 +1,25 @@
-"""Logging: text for people or JSON lines for collectors; secrets are masked on the way out."""
+"""Logging: text for people or JSON lines for collectors; secrets are masked on the way out.
+
+JSON lines come from python-json-logger: a standard ``timestamp`` (ISO 8601, UTC), ``level``,
+``logger``, ``message``, ``exception`` when there is one, and every ``extra=`` field as given.
+"""
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import SecretStr
+from pythonjsonlogger.core import RESERVED_ATTRS
+from pythonjsonlogger.json import JsonFormatter as LibraryJsonFormatter
 
 from redditbot.config import SECRET_KEYS
 
 MASK = "********"
-CONTEXT_FIELDS = ("job_id", "fullname", "subreddit", "feed", "stage")
+# LogRecord's own attributes (and what logging adds while formatting); the rest are extras.
+STANDARD_ATTRIBUTES = frozenset(RESERVED_ATTRS) | {"taskName"}
 
 
 class RedactSecrets(logging.Filter):
@@ -25,13 +30,13 @@ class RedactSecrets(logging.Filter):
         self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        for secret in self.secrets:
-            message = message.replace(secret, MASK)
-        record.msg, record.args = message, None
+        record.msg, record.args = self.redact(record.getMessage()), None
         if record.exc_info and record.exc_info[1] is not None:
             record.exc_text = self.redact(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None
+        for name, value in list(vars(record).items()):
+            if name not in STANDARD_ATTRIBUTES:  # an extra= field: kept, but masked too
+                setattr(record, name, self.redact_value(value))
         return True
 
     def redact(self, text: str) -> str:
@@ -39,21 +44,32 @@ class RedactSecrets(logging.Filter):
             text = text.replace(secret, MASK)
         return text
 
+    def redact_value(self, value: Any) -> Any:
+        """``value`` with secrets masked in every string inside it (dicts, lists, tuples)."""
+        if isinstance(value, str):
+            return self.redact(value)
+        if isinstance(value, dict):
+            return {key: self.redact_value(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return type(value)(self.redact_value(item) for item in value)
+        return value
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: at, level, logger, message, and any context fields."""
 
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "at": datetime.fromtimestamp(record.created, UTC).isoformat(),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        entry |= {k: getattr(record, k) for k in CONTEXT_FIELDS if hasattr(record, k)}
-        if record.exc_text:
-            entry["exception"] = record.exc_text
-        return json.dumps(entry, default=str)
+class JsonFormatter(LibraryJsonFormatter):
+    """One JSON object per line: timestamp, level, logger, message, exception, every extra."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "{levelname}{name}{message}",
+            style="{",
+            timestamp=True,  # "timestamp": ISO 8601 in UTC, from the record's creation time
+            rename_fields={"levelname": "level", "name": "logger", "exc_info": "exception"},
+            json_default=str,
+        )
+
+    def add_fields(self, log_record: dict[str, Any], record, message_dict) -> None:
+        super().add_fields(log_record, record, message_dict)
+        log_record["level"] = record.levelname.lower()
 
 
 def configure_logging(

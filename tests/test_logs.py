@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -97,3 +98,26 @@ def test_json_lines_carry_context_fields(captured) -> None:
     entry = json.loads(captured.getvalue().strip())
     assert entry["level"] == "info" and entry["logger"] == "redditbot.post"
     assert entry["job_id"] == 42 and entry["message"] == "posted ********"
+
+
+def test_json_lines_have_a_timestamp_and_keep_every_extra_masked(captured) -> None:
+    configure_logging(LoggingSettings(format="json"), secrets=[PASSWORD], stream=captured)
+    log = logging.getLogger("redditbot.listen")
+    extra = {"job_id": 7, "retry_in_s": 2.5, "account": "first_bot", "url": f"x://u:{PASSWORD}@h",
+             "data": {"feed": "inbox", "token": PASSWORD, "tries": [1, PASSWORD]}}  # fmt: skip
+    log.warning("poll failed", extra=extra)
+    try:
+        raise RuntimeError(f"refused {PASSWORD}")
+    except RuntimeError:
+        log.exception("gave up")
+    first, second = (json.loads(line) for line in captured.getvalue().splitlines())
+    assert "at" not in first
+    stamp = datetime.fromisoformat(first["timestamp"])
+    assert stamp.utcoffset() == timedelta(0) and abs(datetime.now(UTC) - stamp) < timedelta(1)
+    assert (first["level"], first["logger"], first["message"]) == ("warning", "redditbot.listen",
+                                                                   "poll failed")  # fmt: skip
+    assert first["retry_in_s"] == 2.5 and first["account"] == "first_bot"
+    assert first["url"] == "x://u:********@h"
+    assert first["data"] == {"feed": "inbox", "token": "********", "tries": [1, "********"]}
+    assert second["exception"].endswith("RuntimeError: refused ********")
+    assert PASSWORD not in captured.getvalue()
