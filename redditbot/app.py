@@ -25,6 +25,7 @@ from sqlalchemy.engine import make_url
 from redditbot.config import Settings
 from redditbot.domain import Clock, Generator, RedditGateway, Status, utcnow
 from redditbot.errors import StoreError
+from redditbot.observability.clock import ClockCheck
 from redditbot.pipeline.generate import GenerateStage
 from redditbot.pipeline.housekeeping import Housekeeping
 from redditbot.pipeline.listen import Listener
@@ -107,6 +108,7 @@ class Bot:
         self.scheduler = Scheduler(on_error or self._log_error)
         self.stages: dict[str, Any] = {}
         self.started = self.draining = False
+        self.clock_check: ClockCheck | None = None
         self.running_stages: tuple[str, ...] = ()
 
     # ------------------------------------------------------------------ adapters
@@ -155,6 +157,10 @@ class Bot:
         s, sessions, clock, owner = self.settings, self.sessions, self.clock, self.owner
         bot_username = s.reddit.username or self.account
         job_lease = timedelta(seconds=s.scheduler.job_lease)
+        self.clock_check = ClockCheck(
+            sessions, self.gateway, account=self.account, clock=clock, instance=owner,
+            max_skew=timedelta(seconds=s.scheduler.max_clock_skew),
+        )  # fmt: skip
         in_flight = timedelta(seconds=s.reddit.timeout * REQUEST_TRIES)
         feed_lease = timedelta(seconds=s.scheduler.feed_lease)
         self.stages = {
@@ -231,9 +237,16 @@ class Bot:
         for name in stages:
             interval = getattr(intervals, f"{name}_interval")
             self.scheduler.add(name, self.stages[name].run_once, interval)
+        # the scheduler runs it at once (start-up), then every clock_check_interval
+        self.scheduler.add("clock_check", self.clock_check.run_once, intervals.clock_check_interval)
         self.scheduler.start()
         self.started = True
         log.info("redditbot started as %s (account %s)", self.owner, self.account)
+
+    @property
+    def clock_problems(self) -> list[str]:
+        """What the last clock check found wrong with this host's clock (empty: nothing)."""
+        return self.clock_check.problems if self.clock_check else []
 
     def warm_up(self) -> None:
         """Load every model the configuration names, once, before the first job needs it."""

@@ -87,6 +87,13 @@ class SchedulerSettings(Section):
     feed_lease: float = Field(
         120.0, gt=0, description="seconds an instance holds a feed (or the selector) it polls"
     )
+    clock_check_interval: float = Field(
+        3600.0, gt=0, description="seconds between checks of this host's clock (and at start-up)"
+    )
+    max_clock_skew: float = Field(
+        30.0, gt=0,
+        description="seconds this host's clock may differ from the database's and Reddit's",
+    )  # fmt: skip
 
 
 class LoggingSettings(Section):

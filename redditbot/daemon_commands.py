@@ -161,7 +161,8 @@ def _sessions(ctx: Context):
 
 
 def show_status(ctx: Context, args: argparse.Namespace) -> int:
-    """Reply and post jobs by state, the last poll of each feed, the latest warnings."""
+    """Reply and post jobs by state, the last poll of each feed, the latest clock check of each
+    account, the latest warnings."""
     sessions = _sessions(ctx)
     with sessions() as session:
         replies = queries.count_jobs_by_status(session)
@@ -171,7 +172,10 @@ def show_status(ctx: Context, args: argparse.Namespace) -> int:
             select(Event).where(Event.level.in_(("warning", "error")))
             .order_by(Event.id.desc()).limit(10)
         ).all()  # fmt: skip
+        clocks = [(e.account, (e.data or {}).get("instance"), e.at, e.level, e.message)
+                  for e in _latest_clock_checks(session)]  # fmt: skip
     feeds = [(c.account, c.feed, c.last_success_at, c.last_fullname) for c in cursors]
+    clock_columns = ["account", "instance", "at", "level", "clock check"]
     feed_columns = ["account", "feed", "last_success_at", "cursor"]
     warnings = [(e.at, e.kind, e.message) for e in errors]
     if args.json:
@@ -179,6 +183,7 @@ def show_status(ctx: Context, args: argparse.Namespace) -> int:
             "reply_jobs": {s.value: replies.get(s.value, 0) for s in Status},
             "post_jobs": {s.value: posts.get(s.value, 0) for s in Status},
             "feeds": records(feed_columns, feeds),
+            "clock_checks": records(["account", "instance", "at", "level", "message"], clocks),
             "recent_warnings": records(["at", "kind", "message"], warnings),
         }))  # fmt: skip
         return 0
@@ -187,8 +192,20 @@ def show_status(ctx: Context, args: argparse.Namespace) -> int:
     ctx.print()
     ctx.print(format_table(feed_columns, feeds))
     ctx.print()
+    ctx.print(format_table(clock_columns, clocks))
+    ctx.print()
     ctx.print(format_table(["at", "kind", "message"], warnings))
     return 0
+
+
+def _latest_clock_checks(session, recent: int = 200) -> list[Event]:
+    """The latest ``clock_check`` of each instance (and account) among the recent ones: one
+    instance whose clock is off must not hide behind another's later "clocks agree"."""
+    query = select(Event).where(Event.kind == "clock_check").order_by(Event.id.desc()).limit(recent)
+    latest: dict[tuple, Event] = {}
+    for event in session.scalars(query):
+        latest.setdefault((event.account, (event.data or {}).get("instance")), event)
+    return sorted(latest.values(), key=lambda e: (e.account or "", e.id))
 
 
 # --------------------------------------------------------------------------- review

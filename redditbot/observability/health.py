@@ -80,6 +80,7 @@ class BotHealth:
             reasons.append("draining")
         if not self.model_ready():
             reasons.append("model not loaded")
+        reasons += getattr(self.bot, "clock_problems", [])  # the last clock check's findings
         return not reasons, reasons
 
     def stage_stats(self) -> dict[str, dict[str, int]]:

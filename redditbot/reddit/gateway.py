@@ -17,6 +17,8 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -124,8 +126,26 @@ class PrawGateway:
             requestor_class=_requestor_class(dry_run),
         )
         self._username = s.username
+        self._clock_probe = (s.oauth_url, s.user_agent + user_agent_suffix, s.timeout)
 
     # ------------------------------------------------------------------ reading
+
+    def server_time(self) -> datetime | None:
+        """Reddit's clock: the ``Date`` header of one unauthenticated GET (None if it sent none).
+
+        No token, no rate-limit budget: any answer (a 401 too) carries the header."""
+        import requests
+
+        url, user_agent, timeout = self._clock_probe
+        try:
+            answer = requests.get(url, headers={"User-Agent": user_agent}, timeout=timeout)
+        except requests.RequestException as exc:
+            raise TransientError(f"clock check: {type(exc).__name__}") from None
+        try:
+            return parsedate_to_datetime(answer.headers["Date"]).astimezone(UTC)
+        except (KeyError, TypeError, ValueError):
+            log.warning("clock check: %s sent no usable Date header", url)
+            return None
 
     def me(self) -> str:
         with _translated_errors("me"):

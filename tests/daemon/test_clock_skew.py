@@ -14,6 +14,7 @@ other reconcile and send again. Real PRAW over HTTP, the real stages, the real d
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 from collections import Counter
@@ -22,8 +23,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from redditbot import cli
 from redditbot.app import STAGE_ORDER, Bot
 from redditbot.config import load_settings
+from redditbot.observability.health import BotHealth
+from redditbot.observability.server import Endpoints
 from redditbot.reddit.sandbox import DEMO_BOT
 from redditbot.store.models import Event, PostedReply, ReplyJob
 from tests.daemon.conftest import write_config
@@ -118,6 +122,7 @@ def two_instances(tmp_path, live_sandbox, fake_openai, pg_empty_url):
                                       "feed_lease = 3")  # fmt: skip
     config.write_text(text)
     instances = Instances(load_settings(config))
+    instances.config = config
     yield instances
     instances.close()
 
@@ -126,7 +131,7 @@ class Instances:
     """Bots on one store; every runner is halted at the end, whatever the test did."""
 
     def __init__(self, settings) -> None:
-        self.settings, self.bots, self.runners = settings, [], []
+        self.settings, self.bots, self.runners, self.config = settings, [], [], None
 
     def bot(self, offset: timedelta) -> Bot:
         bot = Bot(self.settings, clock=SkewedClock(offset))
@@ -182,3 +187,23 @@ def test_two_instances_one_clock_off_post_each_reply_once(
     assert errors == []
     targets = replies + by_skewed + by_normal
     assert {t: status.get(t) for t in targets} == dict.fromkeys(targets, "posted")
+
+
+@pytest.mark.parametrize("offset", [SKEW, -SKEW], ids=["ahead", "behind"])
+def test_the_instance_whose_clock_is_off_says_so(two_instances, offset) -> None:
+    """The start-up (and hourly) clock check: a warning, /readyz and `redditbot status`."""
+    skewed, normal = two_instances.bot(offset), two_instances.bot(timedelta())
+    for bot in (skewed, normal):  # the skewed one's warning must not hide behind a later "ok"
+        bot.clock_check.run_once()
+    side = "ahead of" if offset > timedelta() else "behind"
+    assert normal.clock_problems == []
+    assert [p.split(" s ")[1] for p in skewed.clock_problems] == [
+        f"{side} the database",
+        f"{side} Reddit",
+    ]
+    skewed.started = True
+    status, _, body = Endpoints(skewed.sessions, BotHealth(skewed), datetime.now).readyz()
+    assert status == 503 and "clock skew: this host is 9" in body
+    out = io.StringIO()
+    assert cli.main(["--config", str(two_instances.config), "status"], out=out) == 0
+    assert "clock skew: this host is 9" in out.getvalue()  # the skewed instance's warning

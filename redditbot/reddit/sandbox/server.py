@@ -14,6 +14,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -272,6 +273,11 @@ class _SandboxHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         """Silence the default stderr access log."""
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """Every answer's ``Date`` header, as Reddit sends it, on the sandbox's clock (the one
+        that stamps ``created_utc``): a bot compares its own clock with it."""
+        return formatdate(self.sandbox.clock() if timestamp is None else timestamp, usegmt=True)
 
     def do_GET(self) -> None:  # noqa: N802
         self._serve()
