@@ -41,6 +41,7 @@ from redditbot.web.app import create_app
 from redditbot.web.server import WebServer
 from redditbot.web.settings import WebSettings
 from tests.pipeline.conftest import StepClock, reddit_settings
+from tests.promise import unavailable
 from tests.web.conftest import PASSWORD, XSS
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
@@ -72,10 +73,7 @@ class CannedGenerator:
 def driver(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator:
     missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).exists()]
     if missing:
-        why = f"{missing} not installed (apt-get install chromium chromium-driver)"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"CI: the browser test needs a browser: {why}")
-        pytest.skip(why)
+        unavailable(f"{missing} not installed (apt-get install chromium chromium-driver)")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common import selenium_manager
