@@ -155,6 +155,13 @@ def held_reply(world, sandbox, sessions, clock) -> tuple[str, int]:
         return target, job.id
 
 
+def arrived(driver):
+    """Waits for the browser (a loaded 2-core machine can take seconds to render a page)."""
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    return WebDriverWait(driver, timeout=30)
+
+
 @pytest.fixture
 def pages(sessions, sandbox, world_clock) -> Iterator[str]:
     settings = WebSettings(password=PASSWORD, port=0)
@@ -170,6 +177,10 @@ def test_edit_approve_in_the_browser_then_posted_exactly_once(
 ) -> None:
     from selenium.common.exceptions import NoAlertPresentException
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.expected_conditions import (
+        presence_of_element_located,
+        url_to_be,
+    )
 
     clock = StepClock(world_clock)
     target, job_id = held_reply(world, sandbox, sessions, clock)
@@ -179,7 +190,7 @@ def test_edit_approve_in_the_browser_then_posted_exactly_once(
     driver.find_element(By.ID, "name").send_keys("alice")
     driver.find_element(By.ID, "password").send_keys(PASSWORD)
     driver.find_element(By.ID, "login").click()
-    assert driver.current_url == f"{pages}/review"
+    arrived(driver).until(url_to_be(f"{pages}/review"))  # a click does not wait for the page
 
     section = driver.find_element(By.ID, f"reply-{job_id}")
     comment = section.find_element(By.CSS_SELECTOR, ".comment.target .text")
@@ -196,7 +207,8 @@ def test_edit_approve_in_the_browser_then_posted_exactly_once(
     box.clear()
     box.send_keys(EDITED)
     driver.find_element(By.ID, f"approve-{job_id}").click()
-    assert f"job {job_id}: approved by web:alice" in driver.find_element(By.ID, "flash").text
+    flash = arrived(driver).until(presence_of_element_located((By.ID, "flash")))
+    assert f"job {job_id}: approved by web:alice" in flash.text
 
     poster = Poster(PrawGateway(reddit_settings(sandbox)), sessions, account="bot",
                     bot_username=DEMO_BOT, owner="p", clock=clock,
