@@ -79,6 +79,7 @@ OVERRIDE_REQUEST_PATTERNS: tuple[str, ...] = (
     r"\b(?:hypothetically|in a fictional world|for a story)\b.{0,60}\b(?:no|without) "
     r"(?:rules|restrictions|filters|ethics)\b",
     r"\bstay in character\b|\byou must answer\b|\banswer (?:anything|everything|without)\b",
+    r"\byou(?:'re| are)(?: now)? (?:dan|jailbroken|unfiltered|evil)\b|\byou can do anything\b",
 )
 # The thread asks for cheating or harm.
 HARM_REQUEST_PATTERNS: tuple[str, ...] = (
@@ -90,7 +91,7 @@ HARM_REQUEST_PATTERNS: tuple[str, ...] = (
     r"|get away with|bypass|launder|dox|stalk|spy on|poison)\b",
     r"\bwithout (?:getting caught|being caught|anyone (?:knowing|noticing)|the teacher"
     r" (?:noticing|seeing)|a trace)\b",
-    r"\b(?:untraceable|undetectable)\b",
+    r"\b(?:untraceable|undetectable)\b|\b(?:toxic|poison|nerve) gas\b",
     r"\b(?:aimbot|wallhack|keylogger|ransomware|malware)\b",
 )
 
@@ -120,7 +121,7 @@ REFUSAL_PATTERNS: tuple[str, ...] = (
     r"|do not|wouldn'?t|refuse to|shouldn'?t)\b.{0,30}\b(?:share|give|reveal|tell|post|help"
     r"|do (?:that|this)|print|hand|provide|explain|assist|pretend|ignore|drop|break)\b",
     r"\bnice try\b|\bnot (?:going to|gonna) happen\b|\bno way\b|\bnot a chance\b|\bhard pass\b"
-    r"|\bi'?d rather not\b|\bnope\b|^\W*no\b",
+    r"|\bi'?d rather not\b|\bnope\b|^\W*no\b(?! problem| worries| doubt)",
     r"\bi don'?t (?:have|know) (?:a|an|any|the|your)? ?(?:password|key|secret|prompt|token)",
     r"\b(?:never|don'?t|do not|shouldn'?t|should never) (?:share|post|give out|send)\b",
     r"\b(?:rules|guidelines) (?:still|do) apply\b|\bi'?ll (?:stick|keep) to\b",

@@ -172,7 +172,7 @@ def looks_like_word(token: str) -> bool:
 
 def _plain_letters(token: str) -> bool:
     """False for Zalgo (stacked combining marks), words mixing Latin with Cyrillic or Greek
-    letters (look-alike obfuscation), and stylised fake letters (ŧħïş ïş ņøŧ ŧëxŧ)."""
+    letters (look-alike obfuscation), and stylised letters (ŧħïş ïş ņøŧ ŧëxŧ, ţħë ɓëşŧ)."""
     marks = sum(unicodedata.category(ch) == "Mn" for ch in token)
     if marks * 3 > len(token):
         return False
@@ -181,7 +181,9 @@ def _plain_letters(token: str) -> bool:
     if "LATIN" in scripts and scripts & {"CYRILLIC", "GREEK"}:
         return False
     fake = sum(_fake_latin(ch) for ch in letters)
-    return fake * 5 < len(letters) * 2  # under 40 %
+    accented = sum(not ch.isascii() and "LATIN" in unicodedata.name(ch, "") for ch in letters)
+    # Under 40 % fake letters, and (from 3 letters on) under 60 % letters with diacritics.
+    return fake * 5 < len(letters) * 2 and (len(letters) < 3 or accented * 5 < len(letters) * 3)
 
 
 def _fake_latin(ch: str) -> bool:

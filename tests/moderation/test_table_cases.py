@@ -67,6 +67,7 @@ def test_subreddit_pings_in_any_case_count():
         "ŧħïş ïş ņøŧ ŧëxŧ ķŋøŵŋ ŧø ɱåŋ",
         "h̷̢̛e̸͓͝l̴̡̛l̷̨̛o̵ w̷o̸r̴l̷d̵ h̷̢̛e̸͓͝l̴̡̛l̷̨̛o̵",
         "frее mоnеy hеrе nоw",  # Cyrillic е and о inside Latin words
+        "ţħë ɓëşŧ ŋëŵş ëŵëř ħëřë",  # stylised with letters that do decompose
     ],
 )
 def test_degenerate_text_is_rejected(reply):
@@ -81,6 +82,8 @@ def test_degenerate_text_is_rejected(reply):
         "Łódź jest piękna o tej porze roku.",
         "Mississippi bananas are not a thing, sadly.",
         "Þetta er gott, takk fyrir.",
+        "Tiếng Việt của người Việt Nam được dùng ở đây.",
+        "Příliš žluťoučký kůň úpěl ďábelské ódy.",
     ],
 )
 def test_real_words_of_other_languages_are_not_degenerate(reply):
