@@ -463,3 +463,22 @@ def test_settings_need_one_schedule_and_valid_times() -> None:
     with pytest.raises(ValueError, match="extra"):
         OriginalPostSettings(enabled=True, every_hours=2, colour="red")
     assert posting_for(config(), "learnpython") == OriginalPostSettings()
+
+
+def test_a_post_created_after_another_instance_finished_the_job_is_deleted_not_lost(
+    world, sandbox, gateway, sessions, clock
+) -> None:
+    """Two senders raced: the later post is recorded as a duplicate and deleted; recording
+    never fails (no posted → posted)."""
+    stage = make_stage(gateway, sessions, clock, ScriptedGenerator(CLEAN))
+    stage.run_once()
+    [job] = jobs(sessions)
+    [kept] = bot_posts(world)
+    extra = gateway.submit("learnpython", job.title, job.body)  # the other sender's, in flight
+    stage.sender._record(job, extra, reconciled=False)
+    assert [p.fullname for p in bot_posts(world) if not p.deleted] == [kept.fullname]
+    with sessions() as session:
+        events = session.scalars(select(Event).where(Event.kind == "duplicate_deleted")).all()
+    assert [e.data["submission"] for e in events] == [extra.fullname]
+    [job] = jobs(sessions)
+    assert (job.status, job.submission_fullname) == ("posted", kept.fullname)
