@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from redditbot import __version__
 from tests.daemon.conftest import write_config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,7 +46,7 @@ def build_wheel(work: Path) -> Path:
     dist = work / "dist"
     run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
          "--quiet", "--wheel-dir", str(dist), str(source)], work, clean_env())  # fmt: skip
-    (wheel,) = dist.glob("redditbot-*.whl")
+    (wheel,) = dist.glob(f"redditbot-{__version__}-*.whl")  # the version has one source
     return wheel
 
 

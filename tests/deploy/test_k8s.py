@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
+import shlex
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 import yaml
@@ -23,6 +23,7 @@ from tests.deploy.conftest import (
 from tests.promise import require_module
 
 K8S = DEPLOY / "k8s"
+GUIDE = DEPLOY.parent / "docs" / "operators-guide.md"
 KUBERNETES_VERSION = "1.30.0"
 
 
@@ -52,8 +53,6 @@ def test_every_resource_is_there(manifests) -> None:
     assert set(manifests) == {
         ("Namespace", "redditbot"),
         ("ConfigMap", "redditbot-config"),
-        ("Secret", "redditbot-secrets"),
-        ("Job", "redditbot-migrate"),
         ("Deployment", "redditbot-daemon"),
         ("Deployment", "redditbot-worker"),
         ("Service", "redditbot-metrics"),
@@ -131,31 +130,76 @@ def test_container_args_parse_with_the_real_cli(manifests) -> None:
         args = parse_redditbot_command(container(doc)["args"])
         assert args.handler is run_daemon
         assert doc["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] > args.grace + 10
-    job = manifests[("Job", "redditbot-migrate")]
-    assert parse_redditbot_command(container(job)["args"]).db_command == "upgrade"
+    for doc in deployments(manifests).values():
+        (init,) = doc["spec"]["template"]["spec"]["initContainers"]
+        assert parse_redditbot_command(init["args"]).db_command == "upgrade"
+
+
+def test_migrations_run_before_each_pod_starts(manifests) -> None:
+    """An init container migrates (the bot refuses a schema that is behind): no crash loop
+    while someone runs a Job, and no Job to delete and re-apply on every release."""
+    for doc in deployments(manifests).values():
+        pod = doc["spec"]["template"]["spec"]
+        (init,) = pod["initContainers"]
+        assert init["image"] == container(doc)["image"]
+        assert init["env"] == [e for e in container(doc)["env"] if e["name"] in
+                               {"REDDITBOT_CONFIG", "REDDITBOT_DATABASE__URL"}]  # fmt: skip
+        mounts = {m["mountPath"] for m in init["volumeMounts"]}
+        assert "/etc/redditbot/bot.toml" in mounts
+    assert not [kind for kind, _ in manifests if kind == "Job"]
+
+
+def test_images_are_tagged_with_the_package_version() -> None:
+    from redditbot import __version__
+
+    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
+    (image,) = kustomization["images"]
+    assert image["name"] == "redditbot" and image["newTag"] == __version__
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    assert compose["services"]["daemon"]["image"].endswith(f"redditbot:{__version__}}}")
+    assert "latest" not in (K8S / "kustomization.yaml").read_text().split("images:")[1]
+
+
+def documented_secret() -> dict[str, str]:
+    """The Secret as the guide says to create it: `kubectl create secret generic NAME
+    --from-file=KEY=… --from-literal=KEY=…` (no Secret is committed, not even placeholders)."""
+    text = GUIDE.read_text().replace("\\\n", " ")
+    command = next(line for line in text.splitlines() if "kubectl" in line and "create secret" in
+                   line)  # fmt: skip
+    argv = shlex.split(command, comments=True)
+    keys = {arg.split("=", 2)[1]: arg for arg in argv if arg.startswith("--from-")}
+    return {"name": argv[argv.index("generic") + 1], **{key: key for key in keys}}
+
+
+def test_no_secret_is_committed_and_the_documented_one_has_every_key(manifests) -> None:
+    assert not [name for kind, name in manifests if kind == "Secret"]
+    secret = documented_secret()
+    assert secret["name"] == "redditbot-secrets"
+    assert {"secrets.toml", "database-url"} <= set(secret)
 
 
 def test_pods_run_locked_down_as_the_image_user(manifests) -> None:
     uid = int(re.search(r"^USER (\d+):", (DEPLOY / "Dockerfile").read_text(), re.M)[1])
-    for doc in [*deployments(manifests).values(), manifests[("Job", "redditbot-migrate")]]:
+    for doc in deployments(manifests).values():
         pod = doc["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True
         assert pod["securityContext"]["runAsUser"] == uid
-        sc = pod["containers"][0]["securityContext"]
-        assert sc["readOnlyRootFilesystem"] is True
-        assert sc["allowPrivilegeEscalation"] is False
-        assert sc["capabilities"]["drop"] == ["ALL"]
+        for each in [*pod["containers"], *pod["initContainers"]]:
+            sc = each["securityContext"]
+            assert sc["readOnlyRootFilesystem"] is True
+            assert sc["allowPrivilegeEscalation"] is False
+            assert sc["capabilities"]["drop"] == ["ALL"]
 
 
 def test_references_resolve(manifests) -> None:
-    secret = manifests[("Secret", "redditbot-secrets")]["stringData"]
+    secret = documented_secret()
     config = manifests[("ConfigMap", "redditbot-config")]["data"]
-    for doc in [*deployments(manifests).values(), manifests[("Job", "redditbot-migrate")]]:
+    for doc in deployments(manifests).values():
         pod = doc["spec"]["template"]["spec"]
-        for env in pod["containers"][0]["env"]:
+        for env in [e for c in (*pod["containers"], *pod["initContainers"]) for e in c["env"]]:
             ref = env.get("valueFrom", {}).get("secretKeyRef")
             if ref:
-                assert ref["name"] == "redditbot-secrets" and ref["key"] in secret
+                assert ref["name"] == secret["name"] and ref["key"] in secret
         for volume in pod["volumes"]:
             if "configMap" in volume:
                 assert volume["configMap"]["name"] == "redditbot-config"
@@ -165,16 +209,14 @@ def test_references_resolve(manifests) -> None:
         assert mounts["/etc/redditbot/bot.toml"]["subPath"] in config
 
 
-def test_configmap_and_secret_are_a_valid_configuration(manifests, tmp_path: Path) -> None:
-    """They load with the real settings loader; the placeholders are refused at start-up."""
+def test_configmap_is_a_valid_configuration_that_needs_the_secret(manifests, tmp_path) -> None:
+    """bot.toml loads with the real settings loader; without the Secret's credentials the bot
+    refuses to start (so the ConfigMap carries none)."""
     config = tmp_path / "bot.toml"
     config.write_text(manifests[("ConfigMap", "redditbot-config")]["data"]["bot.toml"])
-    secrets = tmp_path / "secrets.toml"
-    secrets.write_text(manifests[("Secret", "redditbot-secrets")]["stringData"]["secrets.toml"])
-    settings = load_settings(config, secrets_path=secrets)
+    settings = load_settings(config)
     assert settings.dry_run is True
-    assert settings.reddit.password.get_secret_value() == "CHANGE_ME"
-    with pytest.raises(ConfigError, match="placeholder"):
+    with pytest.raises(ConfigError):
         settings.require_reddit_credentials()
 
 

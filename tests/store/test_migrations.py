@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -137,3 +140,23 @@ def test_top_level_alembic_ini_drives_the_packaged_migrations(empty_db_url: str)
     assert script.get_current_head() == migrate.head_revision()
     command.upgrade(config, "head")
     assert "reply_jobs" in _inspect(empty_db_url)[0]
+
+
+@pytest.mark.slow
+def test_pods_migrating_at_once_on_postgresql_all_succeed(pg_empty_url: str) -> None:
+    """Kubernetes starts every pod's `db upgrade` init container together: on PostgreSQL an
+    advisory lock lets one migrate while the others wait, then find the schema current."""
+    upgrade = ("import sys; from redditbot.store import migrate; print('ready', flush=True); "
+               "sys.stdin.readline(); migrate.upgrade(sys.argv[1])")  # fmt: skip
+    env = dict(os.environ, PYTHONPATH=str(Path(migrate.__file__).resolve().parents[2]))
+    pods = [subprocess.Popen([sys.executable, "-c", upgrade, pg_empty_url], env=env, text=True,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT) for _ in range(4)]  # fmt: skip
+    for pod in pods:  # every process imported: start them at the same moment
+        assert pod.stdout.readline().strip() == "ready"
+    for pod in pods:
+        pod.stdin.write("go\n")
+        pod.stdin.flush()
+    outputs = [pod.communicate(timeout=120)[0] for pod in pods]
+    assert [pod.returncode for pod in pods] == [0] * 4, "\n".join(outputs)[-3000:]
+    assert migrate.schema_problems(pg_empty_url) == []

@@ -1,9 +1,13 @@
 """Alembic environment: the URL comes from the bot (``redditbot db …``), not from an ini file."""
 
 from alembic import context
+from sqlalchemy import text
 
 from redditbot.store.engine import is_sqlite, make_engine
 from redditbot.store.models import Base
+
+# An arbitrary constant, the same for every redditbot: "redditbt" as a big-endian 63-bit number.
+LOCK_KEY = int.from_bytes(b"redditbt", "big") >> 1
 
 config = context.config
 # From `redditbot db …`, or `alembic -c migrations/alembic.ini -x url=…` when writing a revision.
@@ -30,6 +34,11 @@ def run_online() -> None:
             compare_type=True,
         )
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # Pods that start together (Kubernetes init containers) all run `db upgrade`:
+                # one migrates, the others wait here, then find the schema current. The lock
+                # ends with this transaction.
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
             context.run_migrations()
     engine.dispose()
 
