@@ -165,6 +165,11 @@ class HousekeepingSettings(Section):
     retention_days: float = Field(
         0.0, ge=0, description="prune stored items older than this (0: keep everything)"
     )
+    purge_requests: int = Field(
+        10, ge=0,
+        description="/api/info requests per run (100 items each) asking Reddit which stored "
+        "items were deleted or removed, to purge their text (0: off; global setting only)",
+    )  # fmt: skip
 
 
 class SubredditSettings(Section):

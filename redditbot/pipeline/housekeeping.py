@@ -5,6 +5,8 @@
   (recorded in ``posted_replies`` and the event log).
 - Prune stored items past a retention period, except the targets of reply jobs (the history
   keeps its excerpts).
+- Purge the text of stored items deleted or removed on Reddit, or whose account was deleted
+  (``redditbot.pipeline.purge``), within a request budget per run.
 Stale job leases are released by the Bot (it knows whether it is the only instance).
 """
 
@@ -19,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from redditbot.config import Settings
 from redditbot.domain import Clock, RedditGateway, Status, utcnow
+from redditbot.pipeline.purge import Purger
 from redditbot.store import queries
 from redditbot.store.models import (
     CommentRow,
@@ -53,6 +56,8 @@ class Housekeeping:
             refresh,
             release_stale_leases,
         )
+        self.purger = Purger(gateway, sessions, account=account, clock=clock,
+                             requests=settings.housekeeping.purge_requests)  # fmt: skip
 
     def run_once(self) -> int:
         return (
@@ -60,6 +65,7 @@ class Housekeeping:
             + self.refresh_open_targets()
             + self.delete_low_scored_replies()
             + self.prune()
+            + self.purger.run_once()
         )
 
     def refresh_open_targets(self) -> int:

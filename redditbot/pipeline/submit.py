@@ -723,6 +723,7 @@ def few_shot_examples(session: Session, subreddit: str, count: int):
             SubmissionRow.bot_account.is_(None),
             SubmissionRow.removed.is_(False),
             SubmissionRow.deleted.is_(False),
+            SubmissionRow.purged_at.is_(None),
         )
         .order_by(SubmissionRow.score.desc(), SubmissionRow.created_utc.desc())
         .limit(count)

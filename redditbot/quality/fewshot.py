@@ -68,6 +68,7 @@ def stored_examples(
             CommentRow.bot_account.is_(None),
             CommentRow.removed.is_(False),
             CommentRow.deleted.is_(False),
+            CommentRow.purged_at.is_(None),
             func.length(CommentRow.body) <= max_chars,
         )
         .order_by(CommentRow.score.desc(), CommentRow.fullname)
@@ -82,11 +83,11 @@ def stored_examples(
 
 def _source(session: Session, row: CommentRow) -> ExampleSource | None:
     post = session.get(SubmissionRow, row.link_fullname)
-    if post is None:
+    if post is None or post.purged_at is not None:
         return None
     answers_comment = row.parent_fullname.startswith("t1_")
     parent = session.get(CommentRow, row.parent_fullname) if answers_comment else None
-    if answers_comment and parent is None:
+    if answers_comment and (parent is None or parent.purged_at is not None):
         return None  # the answered comment is not stored: the example would make no sense
     context = ThreadContext(
         subreddit=post.subreddit, title=post.title, selftext=post.selftext,

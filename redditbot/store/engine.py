@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
@@ -50,12 +50,22 @@ def _sqlite_engine(url: Any, *, read_only: bool, echo: bool) -> Engine:
         if url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Deleted and overwritten text is zeroed, not left in free pages (purged user content).
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         if read_only:
             cursor.execute("PRAGMA query_only=ON")
         cursor.close()
 
     return engine
+
+
+def release_freed_pages(sessions: sessionmaker[Session]) -> None:
+    """After a purge on SQLite: checkpoint and truncate the WAL, whose old frames still hold the
+    text (``secure_delete`` zeroes the database file's freed space, not the log's history)."""
+    with sessions() as session:
+        if session.get_bind().dialect.name == "sqlite":
+            session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

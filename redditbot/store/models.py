@@ -102,6 +102,8 @@ class SubmissionRow(Base):
     bot_account: Mapped[str | None] = mapped_column(String(64))  # set when the bot wrote it
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    checked_at: Mapped[datetime | None]  # last asked of Reddit whether it still exists
+    purged_at: Mapped[datetime | None]  # its text was purged: deleted, removed or author gone
 
 
 class CommentRow(Base):
@@ -129,6 +131,8 @@ class CommentRow(Base):
     bot_account: Mapped[str | None] = mapped_column(String(64))  # set when the bot wrote it
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    checked_at: Mapped[datetime | None]  # last asked of Reddit whether it still exists
+    purged_at: Mapped[datetime | None]  # its text was purged: deleted, removed or author gone
 
 
 class InboxRow(Base):

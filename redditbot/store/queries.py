@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from redditbot.domain import Comment, Status, Submission, can_move
+from redditbot.store import purge
 from redditbot.store.models import (
     CommentRow,
     Event,
@@ -99,6 +100,7 @@ def upsert_items(
     now: datetime,
 ) -> int:
     """Insert new items, update edited/deleted ones; the bot's own are marked with ``account``."""
+    items = list(items)  # read twice: for what is gone, and for the rows
     me = bot_username.lower()
     submissions, comments = [], []
     for item in items:
@@ -109,8 +111,13 @@ def upsert_items(
             )
         else:
             comments.append(comment_row(item, own) | {"first_seen_at": now, "updated_at": now})
+    gone = {item.fullname: r for item in items if (r := purge.gone_reason(item))}
+    counts = purge.purge(session, gone, now)  # stored text first: it finds the copies
     _upsert(session, SubmissionRow, submissions, MUTABLE_SUBMISSION)
     _upsert(session, CommentRow, comments, MUTABLE_COMMENT)
+    purge.purge(session, gone, now, counts)  # and what arrived already gone
+    if counts.rows:
+        purge.record(session, counts, now=now, account=account)
     _ensure_subreddits(session, {row["subreddit"] for row in submissions + comments}, now)
     return len(submissions) + len(comments)
 
@@ -126,7 +133,11 @@ def _upsert(session: Session, model: type, rows: list[dict[str, Any]], mutable: 
     rows = list({row["fullname"]: row for row in rows}.values())  # one statement, one row a key
     insert = _insert_for(session)(model)
     changes = {name: insert.excluded[name] for name in (*mutable, "updated_at")}
-    session.execute(insert.on_conflict_do_update(index_elements=["fullname"], set_=changes), rows)
+    # A purged row stays purged: Reddit still shows a deleted account's text, the store must not.
+    upsert = insert.on_conflict_do_update(
+        index_elements=["fullname"], set_=changes, where=model.purged_at.is_(None)
+    )
+    session.execute(upsert, rows)
 
 
 def _ensure_subreddits(session: Session, names: set[str], now: datetime) -> None:

@@ -114,10 +114,14 @@ class _Exclusions:
             return "bot"
         if name in self.opted_out:
             return "opted_out"
-        if row.deleted or not author or body.strip().lower() == "[deleted]":
+        if row.deleted or body.strip().lower() == "[deleted]":
             return "deleted"
         if row.removed or body.strip().lower() in DELETED_TEXT:
             return "removed"
+        if not author:  # a deleted account
+            return "deleted"
+        if row.purged_at is not None:  # gone from Reddit: its text is gone from the store too
+            return "purged"
         return None if clean_reddit_text(body) else "empty"
 
 

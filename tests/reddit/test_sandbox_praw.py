@@ -163,6 +163,22 @@ def test_info_shows_deleted_and_removed(sandbox_reddit: praw.Reddit, sandbox_wor
     assert got[b.id].body == "[removed]"
 
 
+def test_info_after_an_account_is_deleted(
+    sandbox_reddit: praw.Reddit, sandbox_world: World, sandbox_server: SandboxServer
+) -> None:
+    """As on Reddit: the text stays readable, the author is [deleted], the account is gone."""
+    post = _fresh_post(sandbox_world)
+    target = f"t1_{sandbox_world.add_comment(post, 'leaving_user', 'my words stay up')}"
+    sandbox_world.delete_account("leaving_user")
+    [comment] = sandbox_reddit.info(fullnames=[target])
+    assert (comment.body, comment.author) == ("my words stay up", None)
+    kwargs = sandbox_server.praw_kwargs(
+        DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, "leaving_user", "password"
+    )
+    with pytest.raises(prawcore.OAuthException):
+        praw.Reddit(**kwargs).user.me()
+
+
 # ---------------------------------------------------------------------- replying
 
 

@@ -279,6 +279,15 @@ class World:
         with self._mutex:
             self.get(fullname).removed = True
 
+    def delete_account(self, name: str) -> None:
+        """The user deletes their account: it cannot log in, and what it wrote stays readable
+        with ``"author": "[deleted]"`` (as on Reddit: deleting an account keeps its posts)."""
+        with self._mutex:
+            self.users.pop(name.lower(), None)
+            for thing in self.things.values():
+                if thing.author.lower() == name.lower():
+                    thing.author = "[deleted]"
+
     def ban(self, user: str, subreddit: str) -> None:
         """Ban ``user`` from ``subreddit``: their comments there get HTTP 403."""
         with self._mutex:
