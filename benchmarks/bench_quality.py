@@ -204,7 +204,7 @@ class Bench:
 
 @dataclass(frozen=True)
 class Judged:
-    """The shape ``rerank_candidates`` reads (as ``pipeline.moderate.Judged``)."""
+    """The shape ``rerank_candidates`` reads (as ``pipeline.drafting.Judged``)."""
 
     text: str
     verdict: Verdict

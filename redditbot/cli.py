@@ -46,6 +46,7 @@ COMMAND_MODULES = (
     "redditbot.daemon_commands",
     "redditbot.generation.commands",
     "redditbot.pipeline.submit_commands",
+    "redditbot.pipeline.draft_commands",
     "redditbot.training.commands",
     "redditbot.web.commands",
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -13,6 +13,7 @@ from redditbot.config import Settings
 from redditbot.domain import Clock, Generation, GenerationRequest, Generator, Status, utcnow
 from redditbot.errors import ConfigError, PartialGenerationError
 from redditbot.pipeline.context import load_target, thread_context
+from redditbot.pipeline.drafting import reply_request
 from redditbot.quality.fewshot import stored_examples
 from redditbot.store import queries
 from redditbot.store.models import GenerationRow, ReplyJob
@@ -98,18 +99,11 @@ class GenerateStage:
         return not gone
 
     def _request(self, session: Session, job: ReplyJob) -> GenerationRequest:
-        model = self.settings.model_for(job.subreddit)
-        params = model.default_sampling()
-        tries = generation_count(session, job.id)
-        if params.seed is None:  # reproducible per job and try, different on each regeneration
-            params = replace(params, seed=job.id * 1000 + tries)
-        return GenerationRequest(
-            key=str(job.id),
-            context=thread_context(session, job.target_fullname, job.subreddit),
-            persona=self.settings.persona_for(job.subreddit),
-            params=params,
-            model=model.name if model.name != self.settings.model.name else None,
-            few_shot=self._few_shot(session, job),
+        # Reproducible per job and try, different on each regeneration (unless a seed is set).
+        seed = job.id * 1000 + generation_count(session, job.id)
+        context = thread_context(session, job.target_fullname, job.subreddit)
+        return reply_request(
+            self.settings, str(job.id), context, few_shot=self._few_shot(session, job), seed=seed
         )
 
     def _few_shot(self, session: Session, job: ReplyJob) -> tuple:

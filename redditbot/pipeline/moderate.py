@@ -9,34 +9,24 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from redditbot.config import Settings
-from redditbot.domain import Clock, Decision, Draft, Status, Verdict, utcnow
-from redditbot.moderation.output_gate import ReplyState
+from redditbot.domain import Clock, Decision, Status, Verdict, utcnow
 from redditbot.moderation.verdicts import verdict_to_dict
 from redditbot.pipeline.context import thread_context
+from redditbot.pipeline.drafting import Judged, choose_reply
 from redditbot.pipeline.generate import generation_count
-from redditbot.quality import Embedder, rerank_candidates
+from redditbot.quality import Embedder
 from redditbot.store import queries
 from redditbot.store.models import GenerationRow, ModerationVerdictRow, PostedReply, ReplyJob
 
 log = logging.getLogger(__name__)
 
 RECENT_REPLIES = 50
-
-
-@dataclass(frozen=True)
-class Judged:
-    """One candidate with its verdict."""
-
-    text: str
-    verdict: Verdict
-    mean_logprob: float | None
 
 
 class ModerateStage:
@@ -90,27 +80,15 @@ class ModerateStage:
             .order_by(GenerationRow.id.desc())
         ).first()
         context = thread_context(session, job.target_fullname, job.subreddit)
-        persona = self.settings.persona_for(job.subreddit)
-        footer = self.settings.footer_for(job.subreddit)
-        state = ReplyState(recent_replies=recent, persona=persona, system_prompt=persona,
-                           footer=footer)  # fmt: skip
-        moderator = self.moderator_for(job.subreddit)
-
-        def judge(candidate: dict) -> Judged:
-            draft = Draft(candidate["text"], job.subreddit, context, persona)
-            verdict = moderator.check_reply(draft, state)
-            return Judged(candidate["text"], verdict, candidate.get("mean_logprob"))
-
-        judged = [judge(candidate) for candidate in generation.candidates]
-        for candidate in judged:
+        choice = choose_reply(
+            self.settings, context, generation.candidates,
+            moderator=self.moderator_for(job.subreddit), embedder=self.embedder, recent=recent,
+        )  # fmt: skip
+        for candidate in choice.judged:
             session.add(_verdict_row(job.id, generation.id, candidate.verdict, now))
-        reranked = rerank_candidates(
-            context, judged, settings=self.settings.quality, embedder=self.embedder
-        )
-        generation.candidates = reranked.stored_candidates(generation.candidates)
-        best = judged[reranked.best_index]
-        generation.output = best.text
-        self._advance(session, job, best, now)
+        generation.candidates = choice.reranked.stored_candidates(generation.candidates)
+        generation.output = choice.best.text
+        self._advance(session, job, choice.best, now)
 
     def _advance(self, session: Session, job: ReplyJob, best: Judged, now: datetime) -> None:
         decision = best.verdict.decision

@@ -27,7 +27,7 @@ DECISION_RANK = {Decision.APPROVE: 0, Decision.REVIEW: 1, Decision.REJECT: 2}
 
 
 class JudgedCandidate(Protocol):
-    """A candidate with its moderation verdict (``pipeline.moderate.Judged`` is one)."""
+    """A candidate with its moderation verdict (``pipeline.drafting.Judged`` is one)."""
 
     @property
     def text(self) -> str: ...

@@ -39,7 +39,7 @@ class BagOfWordsEmbedder:
 
 @dataclass(frozen=True)
 class Judged:
-    """A judged candidate, shaped as ``pipeline.moderate.Judged``."""
+    """A judged candidate, shaped as ``pipeline.drafting.Judged``."""
 
     text: str
     verdict: Verdict
