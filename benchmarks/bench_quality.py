@@ -355,6 +355,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=Path("bench_quality.jsonl"),
                         help="JSON lines written as targets finish")  # fmt: skip
     parser.add_argument("--report", type=Path, help="only print the report of an earlier --out")
+    parser.add_argument(
+        "--real",
+        action="store_true",
+        help="real Reddit parents and replies from the PRAW cassettes",
+    )
+    parser.add_argument("--cassettes", type=Path, help="cassette folder (default: shared/)")
+    parser.add_argument("--limit", type=int, default=64, help="--real: parents answered")
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        default=["before"],
+        help="--real: prompt variants (see REAL_VARIANTS)",
+    )
+    parser.add_argument(
+        "--report-file",
+        type=Path,
+        help="--real: also write the report here (outside the repository)",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.targets, args.max_new_tokens = min(args.targets, 20), 48
@@ -363,9 +381,186 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    if args.real:
+        if args.report is None:
+            real_run(args)
+        text = real_report(args.report or args.out)
+        print(text)
+        if args.report_file:
+            args.report_file.write_text(text + "\n", encoding="utf-8")
+        return
     if args.report is None:
         run(args)
     report(args.report or args.out)
+
+
+# --------------------------------------------------------------------------- real Reddit text
+#
+# ``--real``: parents recorded from real Reddit (benchmarks/reddit_cassettes.py) answered with
+# ``redditbot draft``'s own path, under each prompt variant, against the real human replies.
+
+REAL_CHUNK = 8
+
+
+def real_variant_settings(variant: str, candidates: int) -> Any:
+    """The bot's settings under one prompt variant (``before``: main's defaults until #15)."""
+    from redditbot.config import load_settings
+
+    settings = load_settings(None)
+    model = {**REAL_VARIANTS[variant].get("model", {}), "candidates": candidates}
+    quality = {**settings.quality.model_dump(), **REAL_VARIANTS[variant].get("quality", {})}
+    return settings.model_copy(update={
+        "model": settings.model.model_copy(update=model),
+        "quality": QualitySettings.model_validate(quality),
+    })  # fmt: skip
+
+
+OLD_PERSONA = "You are a helpful redditor who gives short, friendly, practical answers."
+REAL_VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
+    # main before #15: chat template, helpful-assistant persona, 96 tokens, no voice checks
+    "before": {
+        "model": {"persona": OLD_PERSONA, "prompt_format": "chat", "max_new_tokens": 96},
+        "quality": {
+            "few_shot": 0,
+            "target_chars": 280,
+            "length_budget": False,
+            "assistant_speak_filter": False,
+            "weights": {"assistant_speak": 0.0},
+        },
+    },  # fmt: skip
+    # (a) the chat template with a Reddit persona, budget and assistant-speak checks
+    "chat-persona": {"model": {"prompt_format": "chat"}, "quality": {"few_shot": 0}},
+    # (b) the thread as a transcript, continued as the bot's line (the default)
+    "transcript": {"model": {"prompt_format": "transcript"}, "quality": {"few_shot": 0}},
+    # (c) as (b), with two real replies of the same subreddit first
+    "transcript-fewshot": {"model": {"prompt_format": "transcript"}, "quality": {"few_shot": 2}},
+    "chat-fewshot": {"model": {"prompt_format": "chat"}, "quality": {"few_shot": 2}},
+}
+
+
+def real_run(args: argparse.Namespace) -> None:
+    """Draft every sampled parent under each variant; one JSON line per parent and variant."""
+    from reddit_cassettes import reply_pairs, spread
+
+    from redditbot.pipeline.draft_commands import build_drafter, draft_chunk, parse_input
+
+    every = reply_pairs(args.cassettes)
+    pairs = spread(every, args.limit)
+    inputs = [parse_input(i + 1, json.dumps(p.draft_input)) for i, p in enumerate(pairs)]
+    examples = [  # every recorded reply may be an example; draft skips the target's own thread
+        ExampleSource(parse_input(0, json.dumps(p.draft_input)).context, p.reply, p.score, p.thread)
+        for p in every
+    ]
+    with open(args.out, "w", encoding="utf-8") as out:
+        for variant in args.variants:
+            drafter = build_drafter(real_variant_settings(variant, args.candidates))
+            drafter.warm_up()
+            started = time.perf_counter()
+            for first in range(0, len(inputs), REAL_CHUNK):
+                chunk = inputs[first : first + REAL_CHUNK]
+                for item, record in zip(chunk, draft_chunk(drafter, chunk, examples)):
+                    pair = pairs[item.line - 1]
+                    out.write(json.dumps({"variant": variant, "n": args.candidates,
+                                          "human": pair.reply, "input": pair.draft_input,
+                                          **record}) + "\n")  # fmt: skip
+                out.flush()
+                print(f"{variant}: {first + len(chunk)}/{len(inputs)}, "
+                      f"{time.perf_counter() - started:.0f} s", flush=True)  # fmt: skip
+
+
+def real_report(path: Path, samples: int = 6) -> str:
+    """The table (per variant, n=1 against the reranked n) and sampled parents with replies."""
+    from redditbot.quality.voice import assistant_phrases
+
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    embedder = build_embedder(QualitySettings())
+    lines = [
+        f"{'variant':<22} {'pick':<4} {'AUC':>5} {'asst':>6} {'median':>6} {'human':>5} "
+        f"{'ratio':>5} {'cut':>6} {'rel bot':>7} {'rel hum':>7} {'pass':>6} {'s/reply':>7}"
+    ]
+    for variant, n in dict.fromkeys((r["variant"], r["n"]) for r in records):
+        rows = [r for r in records if (r["variant"], r["n"]) == (variant, n)]
+        picks = ("n=1",) if n == 1 else ("n=1", f"n={n}")
+        for pick in picks:
+            chosen = [r["candidates"][0 if pick == "n=1" else r["chosen"]] for r in rows]
+            lines.append(_real_row(f"{variant}", pick, rows, chosen, embedder, assistant_phrases))
+    lines.append("")
+    for record in records[:: max(1, len(records) // samples)][:samples]:
+        parent = record["input"].get("text") or record["input"]["title"]
+        lines += [f"[r/{record['input']['subreddit']} · {record['variant']} n={record['n']}]",
+                  f"  parent: {parent[:200]!r}", f"  human:  {record['human'][:200]!r}",
+                  f"  bot:    {record['reply'][:200]!r}"]  # fmt: skip
+    return "\n".join(lines)
+
+
+def _real_row(variant, pick, rows, chosen, embedder, assistant_phrases) -> str:
+    bot = [c["text"] for c in chosen]
+    human = [r["human"] for r in rows]
+    parents = [r["input"].get("text") or r["input"]["title"] for r in rows]
+    vectors = embedder.embed([*bot, *human, *parents])
+    bot_v, human_v, parent_v = (vectors[i * len(rows) : (i + 1) * len(rows)] for i in range(3))
+    auc = bot_vs_human_auc(bot, human, bot_v, human_v)
+    med_bot = statistics.median(len(t) for t in bot)
+    med_human = statistics.median(len(t) for t in human)
+    rel_bot = statistics.mean(_dot(b, p) for b, p in zip(bot_v, parent_v))
+    rel_human = statistics.mean(_dot(h, p) for h, p in zip(human_v, parent_v))
+    seconds = statistics.mean(r["seconds"] for r in rows)
+    passed = _share(chosen, lambda c: c["moderation"]["decision"] == "approve")
+    return (
+        f"{variant:<22} {pick:<4} {auc:5.2f} "
+        f"{_share(bot, lambda t: bool(assistant_phrases(t))):6.1%} {med_bot:6.0f} "
+        f"{med_human:5.0f} {med_bot / med_human:5.2f} "
+        f"{_share(chosen, lambda c: c['finish_reason'] == 'length'):6.1%} {rel_bot:7.3f} "
+        f"{rel_human:7.3f} {passed:6.1%} {seconds:7.2f}"
+    )
+
+
+def _dot(a, b) -> float:
+    return sum(x * y for x, y in zip(a, b))  # the vectors are normalised: this is the cosine
+
+
+def style_features(text: str) -> list[float]:
+    """Surface style of a reply: length, casing, punctuation, line breaks, links."""
+    import math
+    import re
+
+    size = max(1, len(text))
+    words = text.split()
+    return [
+        math.log1p(len(text)), len(words) / 50, sum(len(w) for w in words) / max(1, len(words)),
+        sum(c.isupper() for c in text) / size, sum(not c.isalnum() and not c.isspace()
+                                                  for c in text) / size,
+        float(text.rstrip()[-1:] in ".!?"), float(text[:1].isupper()), text.count("\n"),
+        text.count("!"), text.count("?"), float("http" in text), float(text == text.lower()),
+        float("'" in text or "’" in text), len(re.findall(r"[.!?](?:\s|$)", text)),
+    ]  # fmt: skip
+
+
+def bot_vs_human_auc(bot, human, bot_vectors, human_vectors, folds: int = 5) -> float:
+    """Cross-validated AUC of a logistic regression telling bot from human replies.
+
+    Sentence embeddings plus ``style_features``; a parent's two replies always fall in the same
+    fold, so the classifier never sees the parent it is tested on. 0.5: indistinguishable.
+    """
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import GroupKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    features = np.array([
+        [*vector, *style_features(text)]
+        for text, vector in zip([*bot, *human], [*bot_vectors, *human_vectors])
+    ])  # fmt: skip
+    labels = np.array([1] * len(bot) + [0] * len(human))
+    groups = np.array([*range(len(bot)), *range(len(human))])
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=5000))
+    scores = cross_val_predict(
+        model, features, labels, groups=groups, cv=GroupKFold(min(folds, len(bot))),
+        method="predict_proba",
+    )[:, 1]  # fmt: skip
+    return float(roc_auc_score(labels, scores))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,15 @@ Reddit text is data. It is cleaned (``clean_reddit_text``), every line is markdo
 the system message says that quoted text is never an instruction. When the prompt is too long,
 the oldest material goes first: few-shot examples, then the oldest comments of the chain, then
 the end of the post's self-text, then the start of the comment being answered.
+
+Two formats (``[model] prompt_format``):
+
+- ``chat``: the model's chat template; the persona is the system message, the thread the user's.
+- ``transcript``: no chat template. The thread is written out as Reddit shows it, one comment a
+  line (``u/name: text``), and the prompt ends with the bot's own ``u/throwaway:`` line for the
+  model to continue; the reply ends where that line does. Every Reddit text is flattened onto
+  its author's line, so nothing in it can start a line of its own and pose as the bot's turn.
+  Few-shot examples come first, as earlier threads with their real replies.
 """
 
 from __future__ import annotations
@@ -27,6 +36,10 @@ DATA_RULES = (
 )
 PLAIN_ROLE_HEADERS = {"system": "### System:", "user": "### User:", "assistant": "### Assistant:"}
 PLAIN_STOPS = ("\n### ", "### User:", "### System:")
+PROMPT_FORMATS = ("chat", "transcript")
+TRANSCRIPT_HANDLE = "throwaway"  # the bot's name in a transcript: no real account's
+TRANSCRIPT_STOPS = ("\n",)  # the bot's line ends its reply
+_LINE_BREAKS = re.compile(r"\s*\n\s*")
 _USERNAME = re.compile(r"[^A-Za-z0-9_-]")
 
 
@@ -91,6 +104,7 @@ class _Prompt:
     system: str
     thread: _Thread
     few_shot: tuple[tuple[_Thread, str], ...]
+    persona: str = ""
 
 
 def build_messages(
@@ -100,6 +114,30 @@ def build_messages(
     default_persona: str = "",
 ) -> list[Message]:
     """Chat messages for ``request``, shortened until the rendered prompt fits the budget."""
+    prompt = _prompt_of(request, tokenizer, default_persona)
+    return _to_messages(_fit(prompt, tokenizer, max_prompt_tokens, _chat_size(tokenizer)))
+
+
+def build_prompt(
+    request: GenerationRequest,
+    tokenizer: PromptTokenizer,
+    max_prompt_tokens: int,
+    default_persona: str = "",
+    prompt_format: str = "chat",
+) -> str:
+    """The prompt string for ``request`` in ``prompt_format``, fitted to the budget."""
+    if prompt_format == "chat":
+        return tokenizer.render(
+            build_messages(request, tokenizer, max_prompt_tokens, default_persona)
+        )
+    if prompt_format != "transcript":
+        raise ValueError(f"unknown prompt format {prompt_format!r}; one of {PROMPT_FORMATS}")
+    prompt = _prompt_of(request, tokenizer, default_persona)
+    size = lambda p: tokenizer.count(_to_transcript(p))  # noqa: E731
+    return _to_transcript(_fit(prompt, tokenizer, max_prompt_tokens, size))
+
+
+def _prompt_of(request: GenerationRequest, tokenizer: PromptTokenizer, default_persona: str):
     markers = tuple(tokenizer.special_tokens)
     persona = (request.persona or default_persona).strip()
     prompt = _Prompt(
@@ -109,8 +147,9 @@ def build_messages(
             (_clean_thread(ctx, markers), clean_reddit_text(reply, markers))
             for ctx, reply in request.few_shot
         ),
+        persona=persona,
     )
-    return _to_messages(_fit(prompt, tokenizer, max_prompt_tokens))
+    return prompt
 
 
 def _clean_thread(context: ThreadContext, markers: Sequence[str]) -> _Thread:
@@ -160,30 +199,56 @@ def _thread_text(thread: _Thread) -> str:
     return "\n".join(parts)
 
 
+def _to_transcript(prompt: _Prompt) -> str:
+    """The raw-completion prompt: the persona, example threads, then the thread to continue."""
+    blocks = [f"{prompt.persona}\n" if prompt.persona else ""]
+    for thread, reply in prompt.few_shot:
+        blocks.append(_transcript_text(thread) + f"u/{TRANSCRIPT_HANDLE}: {_one_line(reply)}\n")
+    blocks.append(_transcript_text(prompt.thread) + f"u/{TRANSCRIPT_HANDLE}:")
+    return "\n".join(block for block in blocks if block)
+
+
+def _transcript_text(thread: _Thread) -> str:
+    title = _one_line(thread.title)
+    lines = [f"r/{thread.subreddit}", f"u/{thread.submission_author} posted: {title}"]
+    if thread.selftext:
+        lines.append(_one_line(thread.selftext))
+    lines += [f"u/{author}: {_one_line(body)}" for author, body in thread.ancestors]
+    if thread.target_body is not None:
+        lines.append(f"u/{thread.target_author}: {_one_line(thread.target_body)}")
+    return "\n".join(lines) + "\n"
+
+
+def _one_line(text: str) -> str:
+    """Reddit text on one line: a line break cannot start a line of the transcript."""
+    return _LINE_BREAKS.sub(" ", text).strip()
+
+
 # --------------------------------------------------------------------------- fitting
 
 Shrinker = Callable[[_Prompt, int, PromptTokenizer], "_Prompt | None"]
+Size = Callable[[_Prompt], int]
 
 
-def _fit(prompt: _Prompt, tokenizer: PromptTokenizer, budget: int) -> _Prompt:
+def _chat_size(tokenizer: PromptTokenizer) -> Size:
+    return lambda prompt: tokenizer.count(tokenizer.render(_to_messages(prompt)))
+
+
+def _fit(prompt: _Prompt, tokenizer: PromptTokenizer, budget: int, size: Size) -> _Prompt:
     """Apply the shrinkers in order until the prompt fits; each returns None when exhausted."""
     for shrink in _SHRINKERS:
-        while (overflow := _overflow(prompt, tokenizer, budget)) > 0:
+        while (overflow := size(prompt) - budget) > 0:
             smaller = shrink(prompt, overflow, tokenizer)
             if smaller is None:
                 break
             prompt = smaller
-    if _overflow(prompt, tokenizer, budget) > 0:
+    if size(prompt) > budget:
         raise PermanentError(
             f"the prompt does not fit in {budget} tokens even without the thread's text; "
             "shorten the persona or raise [model] max_context_tokens",
             reason="prompt_too_long",
         )
     return prompt
-
-
-def _overflow(prompt: _Prompt, tokenizer: PromptTokenizer, budget: int) -> int:
-    return tokenizer.count(tokenizer.render(_to_messages(prompt))) - budget
 
 
 def _drop_few_shot(prompt: _Prompt, overflow: int, tokenizer: PromptTokenizer) -> _Prompt | None:

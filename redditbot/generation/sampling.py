@@ -49,16 +49,21 @@ def decode_batch(
     eos_token_ids: Sequence[int],
     device: str,
     on_first_token: Callable[[], None] | None = None,
+    min_new_tokens: int = 0,
 ) -> list[RowResult]:
     """Generate a continuation for every row in one batch with a KV cache.
 
-    Rows that finish leave the batch at once, so the remaining steps cost less.
+    Rows that finish leave the batch at once, so the remaining steps cost less. No row ends
+    (picks an end token) before ``min_new_tokens`` tokens: an empty reply is no reply.
     """
     logits, batch = prefill(model, rows, device)
     sampler = RowSampler(rows, logits.shape[-1], device)
     eos = frozenset(eos_token_ids)
+    eos_index = torch.tensor(sorted(eos), dtype=torch.long, device=device)
     outputs = [_RowOutput() for _ in rows]
     for step in range(max(row.params.max_new_tokens for row in rows)):
+        if step < min_new_tokens:
+            logits = logits.index_fill(1, eos_index, float("-inf"))
         tokens, logprobs = sampler.pick(logits)
         keep = _record_step(rows, outputs, batch.rows, tokens.tolist(), logprobs.tolist(), eos)
         if step == 0 and on_first_token is not None:

@@ -10,7 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from redditbot.domain import SamplingParams
 
 DEFAULT_MODEL = "default"
-DEFAULT_PERSONA = "You are a helpful redditor who gives short, friendly, practical answers."
+DEFAULT_PERSONA = (
+    "A regular redditor: short, casual replies to the comment itself, in a sentence or two. "
+    "Never apologises, never offers help, never says it is an assistant."
+)
 
 
 class ModelSettings(BaseModel):
@@ -64,12 +67,25 @@ class ModelSettings(BaseModel):
     )
     persona: str = Field(
         DEFAULT_PERSONA,
-        description="System prompt used when a request brings no persona of its own.",
+        description="System prompt (chat) or opening line (transcript) used when a request "
+        "brings no persona of its own.",
+    )
+    prompt_format: Literal["chat", "transcript"] = Field(
+        "transcript",
+        description="'transcript': the thread as Reddit shows it, continued as the bot's own "
+        "comment, without the chat template (replies end at the end of that line; measured "
+        "closest to real replies). 'chat': the model's chat template, persona as the system "
+        "message. The openai backend always uses 'chat'.",
     )
     temperature: float = Field(0.8, ge=0.0, description="Default sampling temperature (0 greedy).")
     top_p: float = Field(0.95, gt=0.0, le=1.0, description="Default nucleus sampling mass.")
     top_k: int = Field(50, ge=0, description="Default top-k (0 disables it).")
-    max_new_tokens: int = Field(96, ge=1, description="Default longest reply, in tokens.")
+    max_new_tokens: int = Field(
+        96,
+        ge=1,
+        description="Longest reply, in tokens; lowered per subreddit to the length budget its "
+        "stored human replies give ([quality] length_budget).",
+    )
     repetition_penalty: float = Field(1.1, gt=0.0, description="Default repetition penalty.")
     candidates: int = Field(1, ge=1, description="Default number of candidates per reply.")
     base_url: str = Field(

@@ -26,7 +26,12 @@ from redditbot.generation.model_store import (
     is_default,
     locate_model,
 )
-from redditbot.generation.prompts import PLAIN_STOPS, build_messages, render_plain
+from redditbot.generation.prompts import (
+    PLAIN_STOPS,
+    TRANSCRIPT_STOPS,
+    build_prompt,
+    render_plain,
+)
 from redditbot.generation.settings import ModelSettings
 from redditbot.generation.text import postprocess_reply
 
@@ -45,6 +50,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: E402
 from redditbot.generation.sampling import DecodeRow, RowResult, decode_batch  # noqa: E402
 
 REPLY_HEADROOM_TOKENS = 8
+MIN_REPLY_TOKENS = 1  # a reply that ends before its first token is empty: never posted
 
 
 @dataclass(frozen=True)
@@ -204,8 +210,17 @@ class HFPromptTokenizer:
 
     @property
     def stops(self) -> tuple[str, ...]:
-        """Text that ends a reply: another turn starting, in either prompt format."""
+        """Text that ends a chat reply: another turn starting, with or without a template."""
         return PLAIN_STOPS if not self.has_chat_template else ("<|im_start|>", "<|im_end|>")
+
+    def line_break_ids(self) -> tuple[int, ...]:
+        """Every token that is only line breaks: in a transcript, the end of the bot's line."""
+        found = []
+        for token, token_id in self._tokenizer.get_vocab().items():
+            text = self._tokenizer.convert_tokens_to_string([token])
+            if text and not text.strip(" \n") and "\n" in text:
+                found.append(token_id)
+        return tuple(sorted(found))
 
 
 # --------------------------------------------------------------------------- generating
@@ -227,6 +242,9 @@ class TransformersGenerator:
         self.loaded = loaded
         self.settings = settings
         self.prompts = HFPromptTokenizer(loaded.tokenizer)
+        self.transcript = settings.prompt_format == "transcript"
+        # A transcript reply is one line: the tokens that break it end it, as the end token does.
+        self.stop_token_ids = self.prompts.line_break_ids() if self.transcript else ()
         self._clock = clock
         self._on_chunk = on_chunk
         self._lock = threading.Lock()  # one decode at a time per generator
@@ -248,8 +266,9 @@ class TransformersGenerator:
 
     def _prompt(self, request: GenerationRequest) -> str:
         budget = self._prompt_budget(request.params.max_new_tokens)
-        messages = build_messages(request, self.prompts, budget, self.settings.persona)
-        return self.prompts.render(messages)
+        return build_prompt(
+            request, self.prompts, budget, self.settings.persona, self.settings.prompt_format
+        )
 
     def _prompt_budget(self, max_new_tokens: int) -> int:
         context = min(self.settings.max_context_tokens, self.loaded.context_length)
@@ -269,9 +288,10 @@ class TransformersGenerator:
         results = decode_batch(
             self.loaded.model,
             chunk,
-            eos_token_ids=self.loaded.eos_token_ids,
+            eos_token_ids=(*self.loaded.eos_token_ids, *self.stop_token_ids),
             device=self.loaded.device,
             on_first_token=lambda: first_token_at.append(self._clock()),
+            min_new_tokens=MIN_REPLY_TOKENS,
         )
         latency = self._clock() - started
         self._report_chunk(chunk, results, started, first_token_at, latency)
@@ -309,7 +329,8 @@ class TransformersGenerator:
     def _candidate(self, result: RowResult) -> Candidate:
         raw = self.loaded.tokenizer.decode(result.token_ids, skip_special_tokens=False)
         truncated = result.finish_reason == "length"
-        text = postprocess_reply(self._strip_specials(raw), self.prompts.stops, truncated)
+        stops = TRANSCRIPT_STOPS if self.transcript else self.prompts.stops
+        text = postprocess_reply(self._strip_specials(raw), stops, truncated)
         return Candidate(
             text=text,
             tokens_out=len(result.token_ids),

@@ -28,6 +28,7 @@ from redditbot.errors import ConfigError
 from redditbot.moderation.verdicts import verdict_to_dict
 from redditbot.pipeline.drafting import Drafted, Drafter, reply_request
 from redditbot.quality.fewshot import ExampleSource, few_shot_examples
+from redditbot.quality.voice import length_budget
 
 CHUNK = 8  # lines generated together: the model batches them, the output still streams
 SEED = 1000  # a line's seed is SEED * its line number unless [model] sets one
@@ -74,6 +75,7 @@ def draft_command(ctx: Any, args: argparse.Namespace) -> int:
         )
     examples = load_examples(args.examples) if args.examples else []
     drafter = build_drafter(settings)
+    drafter.warm_up()
     bad = 0
     with _open_input(args.input) as lines:
         for chunk in _chunks(parse_lines(lines), CHUNK):
@@ -124,16 +126,19 @@ def draft_chunk(
 def _request(drafter: Drafter, item: DraftInput, examples: list[ExampleSource]):
     quality = drafter.settings.quality
     sub = item.context.subreddit.lower()
-    few_shot = ()
+    same_sub = [e for e in examples if e.context.subreddit.lower() == sub]
+    few_shot, budget = (), None
     if quality.enabled:
         few_shot = few_shot_examples(
-            (e for e in examples if e.context.subreddit.lower() == sub),
-            count=quality.few_shot, max_chars=quality.few_shot_max_chars,
+            same_sub, count=quality.few_shot, max_chars=quality.few_shot_max_chars,
             exclude_link=item.thread,
         )  # fmt: skip
+        if quality.length_budget:  # as the generate stage does with the stored replies
+            budget = length_budget([len(e.reply) for e in same_sub])
     return reply_request(
-        drafter.settings, str(item.line), item.context, few_shot=few_shot, seed=SEED * item.line
-    )
+        drafter.settings, str(item.line), item.context, few_shot=few_shot,
+        seed=SEED * item.line, max_new_tokens=budget,
+    )  # fmt: skip
 
 
 def draft_record(line: int, drafted: Drafted) -> dict[str, Any]:
@@ -157,6 +162,7 @@ def draft_record(line: int, drafted: Drafted) -> dict[str, Any]:
         "line": line,
         "reply": best.text,
         "decision": best.verdict.decision.value,
+        "rejected": choice.rejection,  # not None: the daemon would generate again, not post
         "chosen": choice.reranked.best_index,
         "candidates": candidates,
         "model": generation.model_id,

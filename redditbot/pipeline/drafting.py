@@ -14,7 +14,15 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from redditbot.config import Settings
-from redditbot.domain import Draft, Generation, GenerationRequest, Generator, ThreadContext, Verdict
+from redditbot.domain import (
+    Decision,
+    Draft,
+    Generation,
+    GenerationRequest,
+    Generator,
+    ThreadContext,
+    Verdict,
+)
 from redditbot.moderation.output_gate import ReplyState
 from redditbot.quality import Embedder, Reranked, rerank_candidates
 
@@ -41,6 +49,16 @@ class Choice:
     def best(self) -> Judged:
         """The candidate reranking put first."""
         return self.judged[self.reranked.best_index]
+
+    @property
+    def rejection(self) -> str | None:
+        """Why even the best may not be posted (``output:<reason>``), or None when it may."""
+        verdict = self.best.verdict
+        if verdict.decision is Decision.REJECT:
+            return "output:" + (verdict.reasons[0] if verdict.reasons else "rejected")
+        if self.reranked.filtered:
+            return "output:assistant_speak"
+        return None
 
 
 def reply_request(
@@ -118,6 +136,14 @@ class Drafter:
     ) -> None:
         self.settings, self.generator = settings, generator
         self.moderator_for, self.embedder, self.clock = moderator_for, embedder, clock
+
+    def warm_up(self) -> None:
+        """Load the default model and the embedder now, so that no reply's seconds count it."""
+        load = getattr(self.generator, "generator_for", None)
+        if load is not None:  # a remote backend has nothing to load
+            load(self.settings.model.name)
+        if self.embedder is not None:
+            self.embedder.embed(["warm-up"])
 
     def draft(self, requests: Sequence[GenerationRequest]) -> list[Drafted]:
         """Generate all ``requests`` in one batch, then judge and rerank each one's candidates.

@@ -14,7 +14,8 @@ from redditbot.domain import Clock, Generation, GenerationRequest, Generator, St
 from redditbot.errors import ConfigError, PartialGenerationError
 from redditbot.pipeline.context import load_target, thread_context
 from redditbot.pipeline.drafting import reply_request
-from redditbot.quality.fewshot import stored_examples
+from redditbot.quality.fewshot import stored_examples, stored_reply_lengths
+from redditbot.quality.voice import length_budget
 from redditbot.store import queries
 from redditbot.store.models import GenerationRow, ReplyJob
 
@@ -103,8 +104,16 @@ class GenerateStage:
         seed = job.id * 1000 + generation_count(session, job.id)
         context = thread_context(session, job.target_fullname, job.subreddit)
         return reply_request(
-            self.settings, str(job.id), context, few_shot=self._few_shot(session, job), seed=seed
-        )
+            self.settings, str(job.id), context, few_shot=self._few_shot(session, job), seed=seed,
+            max_new_tokens=self._budget(session, job.subreddit),
+        )  # fmt: skip
+
+    def _budget(self, session: Session, subreddit: str) -> int | None:
+        """The subreddit's reply length budget from its stored human replies (None: none)."""
+        quality = self.settings.quality
+        if not (quality.enabled and quality.length_budget):
+            return None
+        return length_budget(stored_reply_lengths(session, subreddit))
 
     def _few_shot(self, session: Session, job: ReplyJob) -> tuple:
         quality = self.settings.quality

@@ -18,7 +18,7 @@ from redditbot.config import Settings
 from redditbot.domain import Clock, Decision, Status, Verdict, utcnow
 from redditbot.moderation.verdicts import verdict_to_dict
 from redditbot.pipeline.context import thread_context
-from redditbot.pipeline.drafting import Judged, choose_reply
+from redditbot.pipeline.drafting import Choice, choose_reply
 from redditbot.pipeline.generate import generation_count
 from redditbot.quality import Embedder
 from redditbot.store import queries
@@ -88,12 +88,13 @@ class ModerateStage:
             session.add(_verdict_row(job.id, generation.id, candidate.verdict, now))
         generation.candidates = choice.reranked.stored_candidates(generation.candidates)
         generation.output = choice.best.text
-        self._advance(session, job, choice.best, now)
+        self._advance(session, job, choice, now)
 
-    def _advance(self, session: Session, job: ReplyJob, best: Judged, now: datetime) -> None:
+    def _advance(self, session: Session, job: ReplyJob, choice: Choice, now: datetime) -> None:
+        if choice.rejection is not None:
+            return self._rejected(session, job, choice.rejection, now)
+        best = choice.best
         decision = best.verdict.decision
-        if decision is Decision.REJECT:
-            return self._rejected(session, job, best.verdict, now)
         job.reply_text = best.text
         held = decision is Decision.REVIEW or self._review_mode(job.subreddit)
         held = held or self._input_asked_review(session, job)
@@ -103,8 +104,7 @@ class ModerateStage:
         )
         return None
 
-    def _rejected(self, session: Session, job: ReplyJob, verdict: Verdict, now) -> None:
-        reason = "output:" + (verdict.reasons[0] if verdict.reasons else "rejected")
+    def _rejected(self, session: Session, job: ReplyJob, reason: str, now) -> None:
         if generation_count(session, job.id) < self.max_generations:
             queries.move(job, Status.QUEUED, now=now, reason=f"regenerate:{reason}")
         else:

@@ -81,6 +81,22 @@ def stored_examples(
     )  # fmt: skip
 
 
+def stored_reply_lengths(session: Session, subreddit: str, *, limit: int = 200) -> list[int]:
+    """Lengths of the newest people's replies stored for ``subreddit`` (never the bot's)."""
+    rows = session.scalars(
+        select(func.length(CommentRow.body))
+        .where(
+            func.lower(CommentRow.subreddit) == subreddit.lower(),
+            CommentRow.bot_account.is_(None),
+            CommentRow.removed.is_(False),
+            CommentRow.deleted.is_(False),
+        )
+        .order_by(CommentRow.created_utc.desc())
+        .limit(limit)
+    )
+    return [int(n) for n in rows if n]
+
+
 def _source(session: Session, row: CommentRow) -> ExampleSource | None:
     post = session.get(SubmissionRow, row.link_fullname)
     if post is None or post.purged_at is not None:

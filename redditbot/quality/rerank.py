@@ -1,13 +1,17 @@
 """Choose the reply to post among a job's candidates, and say why.
 
 Moderation comes first: a candidate that passes always beats one held for review, which always
-beats one rejected. Among equals, the higher score wins:
+beats one rejected. With the hard filter on (``assistant_speak_filter``), a candidate with
+assistant-speak ("I'm sorry", "I'd be happy to", "as an AI", ...; see ``quality.voice``) comes
+after every candidate without, and when all have it the choice is ``filtered``: the moderate
+stage then regenerates as for a rejection. Among equals, the higher score wins:
 
     score = w.target * relevance to the comment answered (cosine of sentence embeddings)
           + w.thread * relevance to the thread (title and self-text)
           + w.fluency * exp(mean token log-probability)  (the generator's geometric-mean
                                                          token probability, in [0, 1])
           + w.length * length fit  (min(len/target, target/len), in [0, 1])
+          - w.assistant_speak  when the candidate has any assistant-speak
 
 Every candidate's parts are returned so that the stage can store them with the generation.
 """
@@ -22,6 +26,7 @@ from typing import Any, Protocol
 from redditbot.domain import Decision, ThreadContext, Verdict
 from redditbot.quality.embeddings import Embedder, cosine
 from redditbot.quality.settings import QualitySettings, QualityWeights
+from redditbot.quality.voice import assistant_phrases, compile_phrases
 
 DECISION_RANK = {Decision.APPROVE: 0, Decision.REVIEW: 1, Decision.REJECT: 2}
 
@@ -51,6 +56,7 @@ class CandidateScore:
     length_fit: float | None
     chars: int
     chosen: bool = False
+    assistant_speak: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON-ready record stored under the candidate's ``"quality"`` key."""
@@ -63,6 +69,7 @@ class Reranked:
 
     best_index: int
     scores: tuple[CandidateScore, ...]
+    filtered: bool = False  # the hard filter is on and even the best has assistant-speak
 
     def stored_candidates(self, candidates: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """New copies of the stored candidate dicts, each with its ``"quality"`` record."""
@@ -90,13 +97,30 @@ def rerank_candidates(
         scores = _full_scores(context, judged, settings, embedder)
     else:
         scores = [_fluency_only(candidate) for candidate in judged]
-    best = min(range(len(judged)), key=lambda i: _rank(judged[i], scores[i]))
+    scores = _penalise_assistant_speak(scores, judged, settings)
+    hard = settings.assistant_speak_filter
+    best = min(range(len(judged)), key=lambda i: _rank(judged[i], scores[i], hard))
     chosen = tuple(replace(score, chosen=i == best) for i, score in enumerate(scores))
-    return Reranked(best, chosen)
+    return Reranked(best, chosen, filtered=hard and bool(scores[best].assistant_speak))
 
 
-def _rank(candidate: JudgedCandidate, score: CandidateScore) -> tuple[int, float]:
-    return DECISION_RANK[candidate.verdict.decision], -score.score
+def _rank(candidate: JudgedCandidate, score: CandidateScore, hard: bool) -> tuple[int, int, float]:
+    filtered = int(hard and bool(score.assistant_speak))
+    return DECISION_RANK[candidate.verdict.decision], filtered, -score.score
+
+
+def _penalise_assistant_speak(
+    scores: list[CandidateScore], judged: Sequence[JudgedCandidate], settings: QualitySettings
+) -> list[CandidateScore]:
+    """Each score with its assistant-speak phrases, lowered by the weight when it has any."""
+    patterns = compile_phrases(settings.assistant_speak_phrases)
+    penalty = settings.weights.assistant_speak
+    marked = []
+    for score, candidate in zip(scores, judged, strict=True):
+        found = tuple(assistant_phrases(candidate.text, patterns))
+        total = round(score.score - penalty, 4) if found else score.score
+        marked.append(replace(score, score=total, assistant_speak=found))
+    return marked
 
 
 def _full_scores(

