@@ -28,9 +28,10 @@ def test_pull_converts_the_default_model_and_it_replies_to_a_thread(tmp_path, th
     result = build_generator(settings).generate([GenerationRequest("real", thread, params=params)])
     generation = result[0]
     assert generation.model_id == DEFAULT_MODEL_ID
-    assert generation.prompt.startswith("<|im_start|>system\n")
+    assert generation.prompt.endswith("\nu/throwaway:")  # the transcript format, the default
     assert len(generation.candidates) == 2
     for candidate in generation.candidates:
         assert candidate.text.strip()
         assert "<|im_end|>" not in candidate.text and "<|im_start|>" not in candidate.text
+        assert "\n" not in candidate.text  # a reply is the bot's line: it ends where the line does
         assert candidate.mean_logprob is not None and -6 < candidate.mean_logprob < 0

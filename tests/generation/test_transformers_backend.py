@@ -26,7 +26,7 @@ def outputs(generations) -> list[list[tuple[str, int, str, float]]]:
 
 @pytest.fixture(scope="module")
 def settings() -> ModelSettings:
-    return ModelSettings(device="cpu", batch_size=8, max_context_tokens=512)
+    return ModelSettings(device="cpu", batch_size=8, max_context_tokens=512, prompt_format="chat")
 
 
 @pytest.fixture(scope="module")
@@ -177,13 +177,33 @@ def test_prompt_is_cut_by_tokens_keeping_the_newest_context(loaded, thread):
     long_chain = tuple(ContextComment(f"user{i}", f"comment number {i}.") for i in range(30))
     context = replace(thread, ancestors=long_chain)
     request = GenerationRequest("long", context, persona="Be kind.", params=GREEDY)
-    tight = ModelSettings(device="cpu", max_context_tokens=420)
-    result = hf.TransformersGenerator(loaded, tight).generate([request])[0]
-    assert result.tokens_in <= 420 - GREEDY.max_new_tokens
-    assert result.tokens_in == len(loaded.tokenizer.encode(result.prompt))
-    kept = [i for i in range(30) if f"u/user{i} replied:\n> comment number {i}." in result.prompt]
-    assert len(kept) >= 2 and kept == list(range(kept[0], 30))  # the newest, in order
-    assert "What about memory usage with huge files?" in result.prompt
+    for prompt_format, line in (
+        ("chat", "u/user{i} replied:\n> comment number {i}."),
+        ("transcript", "\nu/user{i}: comment number {i}.\n"),
+    ):
+        tight = ModelSettings(device="cpu", max_context_tokens=420, prompt_format=prompt_format)
+        result = hf.TransformersGenerator(loaded, tight).generate([request])[0]
+        assert result.tokens_in <= 420 - GREEDY.max_new_tokens
+        assert result.tokens_in == len(loaded.tokenizer.encode(result.prompt))
+        kept = [i for i in range(30) if line.format(i=i) in result.prompt]
+        assert len(kept) >= 2 and kept == list(range(kept[0], 30))  # the newest, in order
+        assert "What about memory usage with huge files?" in result.prompt
+
+
+def test_transcript_is_a_raw_completion_ending_on_the_bots_line(loaded, thread):
+    settings = ModelSettings(device="cpu", prompt_format="transcript")
+    generator = hf.TransformersGenerator(loaded, settings)
+    (request,) = requests_for(thread, 1)
+    result = generator.generate([request])[0]
+    assert "<|im_start|>" not in result.prompt  # no chat template
+    target = request.context.target_body.strip()
+    assert result.prompt.endswith(f"\nu/skeptic: {target}\nu/throwaway:")
+    for candidate in result.candidates:
+        assert "\n" not in candidate.text  # the bot's line ends the reply
+        assert candidate.tokens_out >= 1
+    assert generator.stop_token_ids  # the tokens made only of line breaks
+    decode = loaded.tokenizer.decode
+    assert all(decode([i]).strip(" ") and not decode([i]).strip() for i in generator.stop_token_ids)
 
 
 def test_chat_template_is_used_when_the_model_has_one(generator, thread):

@@ -271,3 +271,52 @@ def test_moderation_counts_the_disclosure_footer_against_reddits_limit(
     with sqlite_sessions() as session:
         verdict = session.scalars(select(ModerationVerdictRow)).one()
     assert any(reason.startswith("length:reddit_limit:") for reason in verdict.reasons)
+
+
+APOLOGY = "I'm sorry for any misunderstanding. I'd be happy to help you read the file."
+
+
+def test_assistant_speak_is_never_posted_but_generated_again(sqlite_sessions, job_id) -> None:
+    generator = ScriptedGenerator([(APOLOGY, -0.1)], [(APOLOGY, -0.2), (CLEAN, -1.5)])
+    generate, moderate = stages(sqlite_sessions, generator, settings())
+    generate.run_once()
+    moderate.run_once()
+    first = job(sqlite_sessions, job_id)
+    assert (first.status, first.reason) == ("queued", "regenerate:output:assistant_speak")
+    generate.run_once()
+    moderate.run_once()
+    done = job(sqlite_sessions, job_id)
+    assert (done.status, done.reply_text) == ("approved", CLEAN)  # the clean one, though less sure
+
+
+def test_assistant_speak_passes_when_the_hard_filter_is_off(sqlite_sessions, job_id) -> None:
+    config = settings().model_copy(deep=True)
+    config.quality.assistant_speak_filter = False
+    generate, moderate = stages(sqlite_sessions, ScriptedGenerator([(APOLOGY, -0.1)]), config)
+    generate.run_once()
+    moderate.run_once()
+    assert job(sqlite_sessions, job_id).status == "approved"
+
+
+def test_the_reply_budget_comes_from_the_subreddits_stored_human_replies(
+    sqlite_sessions, job_id
+) -> None:
+    with sqlite_sessions.begin() as session:  # ten people's replies of 70 characters
+        comments = [
+            Comment(id=f"h{i}", subreddit="learnpython", link_id="t3_p1", parent_id="t3_p1",
+                    author=f"u{i}", body="x" * 70, created_utc=4.0 + i)
+            for i in range(10)
+        ]  # fmt: skip
+        queries.upsert_items(session, comments, account="bot", bot_username="helper_bot", now=NOW)
+    generator = ScriptedGenerator([(CLEAN, -0.5)])
+    generate, _ = stages(sqlite_sessions, generator, settings())
+    generate.run_once()
+    assert generator.requests[0].params.max_new_tokens == 24  # 70 chars: the floor, not 96
+
+    off = settings().model_copy(deep=True)
+    off.quality.length_budget = False
+    with sqlite_sessions.begin() as session:
+        queued_job(session, "t1_h0")
+    generator = ScriptedGenerator([(CLEAN, -0.5)])
+    stages(sqlite_sessions, generator, off)[0].run_once()
+    assert generator.requests[0].params.max_new_tokens == off.model.max_new_tokens
