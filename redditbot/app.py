@@ -25,6 +25,7 @@ from sqlalchemy.engine import make_url
 from redditbot.config import Settings
 from redditbot.domain import Clock, Generator, RedditGateway, Status, utcnow
 from redditbot.errors import StoreError
+from redditbot.moderation.meaning import MeaningCache
 from redditbot.observability.clock import ClockCheck
 from redditbot.pipeline.generate import GenerateStage
 from redditbot.pipeline.housekeeping import Housekeeping
@@ -105,6 +106,7 @@ class Bot:
         self._gateway, self._generator, self._model_cache = gateway, generator, model_cache
         self._moderators: dict[str, Any] = {}
         self._moderators_lock = threading.Lock()
+        self._meaning = MeaningCache()  # one embedding model for every subreddit's Moderator
         self.scheduler = Scheduler(on_error or self._log_error)
         self.stages: dict[str, Any] = {}
         self.started = self.draining = False
@@ -148,7 +150,9 @@ class Bot:
         key = subreddit.lower()
         with self._moderators_lock:
             if key not in self._moderators:
-                self._moderators[key] = Moderator(self.settings.moderation_for(subreddit))
+                settings = self.settings.moderation_for(subreddit)
+                meaning = self._meaning.get(settings.meaning)
+                self._moderators[key] = Moderator(settings, meaning=meaning)
             return self._moderators[key]
 
     # ------------------------------------------------------------------ stages

@@ -10,6 +10,7 @@ from typing import Any, TextIO
 
 from redditbot.domain import Draft, ThreadContext
 from redditbot.errors import ConfigError
+from redditbot.moderation.meaning import MeaningCache
 from redditbot.moderation.moderator import Moderator
 from redditbot.moderation.output_gate import ReplyState
 from redditbot.moderation.settings import ModerationSettings
@@ -17,7 +18,16 @@ from redditbot.moderation.verdicts import verdict_to_dict
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
-    """Register ``moderate``."""
+    """Register ``moderate`` and ``train-moderation``."""
+    from redditbot.moderation import train_meaning
+
+    train = subparsers.add_parser(
+        "train-moderation",
+        help="write the meaning data set and train the meaning classifier's head (seeded)",
+        description=train_meaning.__doc__.splitlines()[0],
+    )
+    train_meaning.add_arguments(train)
+    train.set_defaults(handler=train_command)
     parser = subparsers.add_parser(
         "moderate",
         help="judge reply texts with the moderation filter (JSON lines in, verdicts out)",
@@ -31,6 +41,13 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         "--checks", action="store_true", help="include every check's result, not only failures"
     )
     parser.set_defaults(handler=moderate_command)
+
+
+def train_command(ctx: Any, args: argparse.Namespace) -> int:
+    """``redditbot train-moderation``: needs no bot.toml, only the bundled embedding model."""
+    from redditbot.moderation import train_meaning
+
+    return train_meaning.run(args)
 
 
 def moderate_command(ctx: Any, args: argparse.Namespace) -> int:
@@ -47,7 +64,10 @@ def moderate_command(ctx: Any, args: argparse.Namespace) -> int:
 def _judge_stream(stream: TextIO, ctx: Any, args: argparse.Namespace) -> int:
     resolve = _settings_resolver(ctx.settings)
     moderators: dict[str, Moderator] = {}
-    errors = _judge_lines(stream, ctx, args, lambda sub: _moderator(moderators, sub, resolve))
+    meaning = MeaningCache()
+    errors = _judge_lines(
+        stream, ctx, args, lambda sub: _moderator(moderators, sub, resolve, meaning)
+    )
     return 1 if errors else 0
 
 
@@ -104,7 +124,10 @@ def _settings_resolver(settings: Any) -> Callable[[str], ModerationSettings]:
     return lambda subreddit: per_subreddit(subreddit) if subreddit else settings.moderation
 
 
-def _moderator(cache: dict[str, Moderator], subreddit: str, resolve) -> Moderator:
+def _moderator(
+    cache: dict[str, Moderator], subreddit: str, resolve, meaning: MeaningCache
+) -> Moderator:
     if subreddit not in cache:
-        cache[subreddit] = Moderator(resolve(subreddit))
+        settings = resolve(subreddit)
+        cache[subreddit] = Moderator(settings, meaning=meaning.get(settings.meaning))
     return cache[subreddit]

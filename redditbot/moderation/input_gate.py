@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from redditbot.domain import CheckResult, Target
+from redditbot.moderation.meaning import MeaningClassifier, judge_meaning
 from redditbot.moderation.patterns import PhraseSet
 from redditbot.moderation.settings import InputGateSettings
 from redditbot.moderation.verdicts import failed, passed
@@ -42,8 +43,14 @@ def parse_opt_command(text: str) -> Literal["optout", "optin"] | None:
 class InputGate:
     """Runs the input checks; each returns one CheckResult (the Moderator fails them closed)."""
 
-    def __init__(self, settings: InputGateSettings, injection: PhraseSet) -> None:
+    def __init__(
+        self,
+        settings: InputGateSettings,
+        injection: PhraseSet,
+        meaning: MeaningClassifier | None = None,
+    ) -> None:
         self._settings = settings
+        self._meaning = meaning
         self._injection = injection
         self._bot_patterns = [re.compile(p) for p in settings.bot_name_patterns]
         self._known_bots = {name.lower() for name in settings.known_bots}
@@ -64,6 +71,7 @@ class InputGate:
             ("user_cap", self.user_cap),
             ("nsfw", self.nsfw),
             ("injection", self.injection),
+            ("hostile", self.hostile),
         ]
         return [(name, _bind(method, target, state)) for name, method in names_and_methods]
 
@@ -131,6 +139,14 @@ class InputGate:
         if hit is None:
             return passed("injection")
         return failed("injection", f"injection:{hit[:60]!r}", action=policy)
+
+    def hostile(self, target: Target, state: TargetState) -> CheckResult:
+        """Decline a target the meaning classifier finds hostile (hate, threats, ...)."""
+        if not self._settings.decline_hostile or self._meaning is None:
+            return passed("hostile")
+        scores = self._meaning.score([target.body])[0]
+        limit = self._settings.hostile_threshold
+        return judge_meaning("hostile", scores, lambda category: limit, "reject")
 
 
 def _cap(name: str, count: int, limit: int) -> CheckResult:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from redditbot.domain import CheckResult, Draft, Target, Verdict
 from redditbot.moderation.classifiers import ToxicityClassifier, build_classifier
 from redditbot.moderation.input_gate import InputGate, TargetState
+from redditbot.moderation.meaning import MeaningClassifier, build_meaning
 from redditbot.moderation.output_gate import OutputGate, ReplyState, ReplyView
 from redditbot.moderation.patterns import (
     CHARACTER_BREAK_PATTERNS,
@@ -22,7 +23,9 @@ class Moderator:
     """Layered, fail-closed moderation for one set of settings (one subreddit's, say).
 
     ``classifier`` overrides the one the settings name (tests pass fakes; ``None`` turns the
-    toxicity check off). A check that raises fails closed: the verdict rejects with the error.
+    toxicity check off); ``meaning`` likewise for the meaning classifier (the daemon passes one
+    shared by every subreddit, from a MeaningCache, so the embedding model loads once). A check
+    that raises fails closed: the verdict rejects with the error.
     """
 
     def __init__(
@@ -30,6 +33,7 @@ class Moderator:
         settings: ModerationSettings,
         *,
         classifier: ToxicityClassifier | object | None = _DEFAULT,
+        meaning: MeaningClassifier | object | None = _DEFAULT,
     ) -> None:
         self.settings = settings
         injection = PhraseSet(INJECTION_PATTERNS)
@@ -40,8 +44,10 @@ class Moderator:
         }
         if classifier is _DEFAULT:
             classifier = build_classifier(settings.toxicity)
-        self._input = InputGate(settings.input, injection)
-        self._output = OutputGate(settings, classifier=classifier, phrases=phrases)
+        if meaning is _DEFAULT:
+            meaning = build_meaning(settings.meaning)
+        self._input = InputGate(settings.input, injection, meaning)
+        self._output = OutputGate(settings, classifier=classifier, phrases=phrases, meaning=meaning)
 
     def check_target(self, target: Target, state: TargetState) -> Verdict:
         """The input gate: REJECT means do not answer this target (reasons say why)."""

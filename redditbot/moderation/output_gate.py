@@ -13,6 +13,7 @@ from redditbot.moderation.classifiers import ToxicityClassifier
 from redditbot.moderation.hygiene import template_artifact
 from redditbot.moderation.judge import Judge
 from redditbot.moderation.manipulation import ManipulationCheck
+from redditbot.moderation.meaning import MeaningClassifier, judge_meaning
 from redditbot.moderation.patterns import PhraseSet
 from redditbot.moderation.personal_data import detectors
 from redditbot.moderation.settings import ModerationSettings
@@ -75,9 +76,11 @@ class OutputGate:
         *,
         classifier: ToxicityClassifier | None,
         phrases: dict[str, PhraseSet],
+        meaning: MeaningClassifier | None = None,
     ) -> None:
         self._settings = settings
         self._classifier = classifier
+        self._meaning = meaning
         self._phrases = phrases
         self._wordlist = WordList((*BUILTIN_TERMS, *settings.toxicity.extra_words))
         self._detectors = detectors(settings.personal_data.phone_regions)
@@ -90,6 +93,7 @@ class OutputGate:
             ("length", self.length),
             ("degenerate", self.degenerate),
             ("toxicity", self.toxicity),
+            ("meaning", self.meaning),
             ("wordlist", self.wordlist),
             ("personal_data", self.personal_data),
             ("links", self.links),
@@ -147,6 +151,14 @@ class OutputGate:
                 "toxicity", f"toxicity:{score:.2f}>={limits.review_threshold}", "review", score
             )
         return passed("toxicity", score=score)
+
+    def meaning(self, view: ReplyView) -> CheckResult:
+        """The meaning classifier: the highest-scoring category over its threshold fails."""
+        if self._meaning is None or not self._settings.meaning.enabled:
+            return passed("meaning")
+        scores = self._meaning.score([view.text])[0]
+        limits = self._settings.meaning
+        return judge_meaning("meaning", scores, limits.threshold_for, limits.action)
 
     def wordlist(self, view: ReplyView) -> CheckResult:
         if not self._settings.toxicity.wordlist:

@@ -55,6 +55,12 @@ class InputGateSettings(_Strict):
         "reject",
         description="targets that try to steer the bot: reject (skip), review, or ignore",
     )
+    decline_hostile: bool = Field(
+        True, description="skip targets the meaning classifier finds hostile"
+    )
+    hostile_threshold: float = Field(
+        0.7, ge=0.0, le=1.0, description="a target scoring >= this in any category is skipped"
+    )
 
     @field_validator("bot_name_patterns")
     @classmethod
@@ -88,6 +94,46 @@ class ToxicitySettings(_Strict):
         default_factory=list, description="more words or phrases the word list rejects"
     )
     wordlist_action: Action = Field("reject", description="what a word-list hit asks for")
+
+
+MEANING_CATEGORIES = ("identity_hate", "harassment", "threat", "sexual", "self_harm", "extremism")
+
+
+class MeaningSettings(_Strict):
+    """The meaning classifier (a head over sentence embeddings) and its thresholds."""
+
+    enabled: bool = Field(True, description="judge replies by meaning as well as by words")
+    threshold: float = Field(
+        0.5, ge=0.0, le=1.0, description="a category's score >= this fails the reply"
+    )
+    thresholds: dict[str, float] = Field(
+        default_factory=dict,
+        description="per-category thresholds over `threshold`, e.g. {sexual = 0.8}",
+    )
+    action: Action = Field("reject", description="what a failing category asks for")
+    head: str | None = Field(
+        None, description="a head written by `redditbot train-moderation` (default: bundled)"
+    )
+    embedding_model: str | None = Field(
+        None, description="local sentence-transformers directory (default: the bundled MiniLM)"
+    )
+
+    @field_validator("thresholds")
+    @classmethod
+    def _known_categories(cls, thresholds: dict[str, float]) -> dict[str, float]:
+        for category, value in thresholds.items():
+            if category not in MEANING_CATEGORIES:
+                raise ValueError(
+                    f"moderation.meaning.thresholds: unknown category {category!r} "
+                    f"(known: {', '.join(MEANING_CATEGORIES)})"
+                )
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"moderation.meaning.thresholds.{category}: {value} not in 0..1")
+        return thresholds
+
+    def threshold_for(self, category: str) -> float:
+        """The threshold of one category."""
+        return self.thresholds.get(category, self.threshold)
 
 
 class PersonalDataSettings(_Strict):
@@ -239,6 +285,7 @@ class ModerationSettings(_Strict):
     )
     input: InputGateSettings = Field(default_factory=InputGateSettings)
     toxicity: ToxicitySettings = Field(default_factory=ToxicitySettings)
+    meaning: MeaningSettings = Field(default_factory=MeaningSettings)
     personal_data: PersonalDataSettings = Field(default_factory=PersonalDataSettings)
     links: LinkSettings = Field(default_factory=LinkSettings)
     shape: ShapeSettings = Field(default_factory=ShapeSettings)

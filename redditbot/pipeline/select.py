@@ -2,7 +2,9 @@
 
 Every item gets a row in ``selection_decisions`` (``queued`` with its trigger, or ``ignored``
 with a reason). A triggered item becomes a reply job; if a cap or the input gate refuses it,
-the job is ``skipped`` with that reason, so "why did it not answer this?" is one query.
+the job is ``skipped`` with that reason, and the reason is also kept on the item's decision
+(``queued`` with a trigger and a reason: a hostile target reads ``input:hostile:threat:0.93>=0.7``),
+so "why did it not answer this?" is one query.
 ``!optout`` / ``!optin`` commands are recorded here, before anything of that user is judged.
 """
 
@@ -152,13 +154,14 @@ class Selector:
             return 0  # left undecided: judged after the quiet hours
         self._apply_opt_command(session, row, now)
         choice = self._choose(session, row, inbox_kind, policy, now)
-        session.add(SelectionDecision(
+        decision = SelectionDecision(
             account=self.account, fullname=row.fullname, subreddit=row.subreddit,
             decision="queued" if choice.trigger else "ignored", trigger=choice.trigger,
             reason=choice.reason, decided_at=now,
-        ))  # fmt: skip
+        )  # fmt: skip
+        session.add(decision)
         if choice.trigger:
-            self._queue(session, row, choice.trigger, policy, now)
+            decision.reason = self._queue(session, row, choice.trigger, policy, now)
         return 1
 
     def _choose(self, session, row, inbox_kind, policy: SelectionSettings, now) -> Choice:
@@ -198,7 +201,8 @@ class Selector:
 
     # ------------------------------------------------------------------ queueing
 
-    def _queue(self, session, row, trigger: str, policy: SelectionSettings, now) -> None:
+    def _queue(self, session, row, trigger: str, policy: SelectionSettings, now) -> str | None:
+        """Make the reply job; returns why it was skipped at once (a cap, the input gate)."""
         link = getattr(row, "link_fullname", row.fullname)
         job = ReplyJob(
             account=self.account, target_fullname=row.fullname, subreddit=row.subreddit,
@@ -212,6 +216,7 @@ class Selector:
             refusal = self._gate(session, job, now)
         if refusal:
             queries.move(job, Status.SKIPPED, now=now, reason=refusal)
+        return refusal
 
     def _cap_reached(self, session, subreddit: str, policy, now, job_id: int) -> str | None:
         caps = policy.caps

@@ -284,6 +284,7 @@ class SelectionDecision(Base):
     subreddit: Mapped[str] = mapped_column(String(64))
     decision: Mapped[str] = mapped_column(String(16))  # queued | ignored
     trigger: Mapped[str | None] = mapped_column(String(64))
+    # ignored: why; queued: why its job was skipped at once (a cap, the input gate), else None
     reason: Mapped[str | None] = mapped_column(Text)
     decided_at: Mapped[datetime] = mapped_column(default=utcnow)
 

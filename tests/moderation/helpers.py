@@ -33,9 +33,14 @@ def make_settings(**overrides) -> ModerationSettings:
     return ModerationSettings.model_validate(overrides)
 
 
-def make_moderator(classifier=None, **overrides) -> Moderator:
-    """A Moderator with a fake classifier (scores 0 unless told otherwise)."""
-    return Moderator(make_settings(**overrides), classifier=classifier or FixedClassifier())
+def make_moderator(classifier=None, *, meaning_classifier=None, **overrides) -> Moderator:
+    """A Moderator with a fake toxicity classifier (scores 0 unless told otherwise) and, unless
+    one is passed, no meaning classifier (tests of the meaning check pass the real one)."""
+    return Moderator(
+        make_settings(**overrides),
+        classifier=classifier or FixedClassifier(),
+        meaning=meaning_classifier,
+    )
 
 
 def make_draft(

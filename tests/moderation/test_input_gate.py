@@ -30,6 +30,7 @@ def test_an_ordinary_comment_is_approved_with_every_check_recorded(moderator):
         "user_cap",
         "nsfw",
         "injection",
+        "hostile",
     }
 
 

@@ -30,6 +30,7 @@ def test_a_good_reply_is_approved_with_every_check_recorded(moderator):
         "length",
         "degenerate",
         "toxicity",
+        "meaning",
         "wordlist",
         "personal_data",
         "links",

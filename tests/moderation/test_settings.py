@@ -31,6 +31,7 @@ def test_defaults_are_valid_and_every_field_is_described():
             assert info.description or name in {
                 "input",
                 "toxicity",
+                "meaning",
                 "personal_data",
                 "links",
                 "shape",

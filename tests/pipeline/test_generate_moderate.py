@@ -118,6 +118,20 @@ def test_a_clean_draft_is_approved_and_everything_is_recorded(sqlite_sessions, j
     assert verdict.decision == "approve" and verdict.generation_id == generation.id
 
 
+def test_a_draft_rejected_by_meaning_stores_its_category_and_score(sqlite_sessions, job_id):
+    condescending = "Maybe take up knitting instead, reading files is clearly beyond you."
+    generator = ScriptedGenerator([(condescending, -0.1)])
+    generate, moderate = stages(sqlite_sessions, generator, settings())
+    generate.run_once()
+    moderate.run_once()
+    assert job(sqlite_sessions, job_id).reason.startswith("regenerate:output:meaning:harassment:")
+    with sqlite_sessions() as session:
+        verdict = session.scalars(select(ModerationVerdictRow)).one()
+    [check] = [c for c in verdict.checks if c["name"] == "meaning"]
+    assert (check["category"], check["passed"]) == ("harassment", False)
+    assert check["score"] >= 0.5 and verdict.reasons == [check["reason"]]
+
+
 def test_a_rejected_draft_is_regenerated_with_a_new_seed(sqlite_sessions, job_id) -> None:
     generator = ScriptedGenerator([(TOXIC, -0.1)], [(CLEAN, -0.9)])
     generate, moderate = stages(sqlite_sessions, generator, settings())

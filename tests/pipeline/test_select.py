@@ -135,6 +135,40 @@ def test_input_gate_refusals_are_recorded_with_the_verdict(sqlite_sessions, sett
     assert any(c["name"] == "bot" and not c["passed"] for c in verdict.checks)
 
 
+def test_a_hostile_target_is_skipped_with_its_category_and_reason(sqlite_sessions, settings):
+    hostile = comment(
+        "Your pathlib answer is wrong. I know where you live and I'll hurt your kids."
+    )
+    friendly = comment("how do I use pathlib with my brother's idiot-proof script?")
+    store(sqlite_sessions, POST, hostile, friendly)
+    selector(sqlite_sessions, settings).run_once()
+    found, decided = jobs(sqlite_sessions), decisions(sqlite_sessions)
+    assert found[friendly.fullname].status == "queued" and decided[friendly.fullname].reason is None
+    job = found[hostile.fullname]
+    assert job.status == "skipped" and job.reason.startswith("input:hostile:threat:")
+    assert decided[hostile.fullname].reason == job.reason
+    with sqlite_sessions() as session:
+        verdict = session.scalars(
+            select(ModerationVerdictRow).where(ModerationVerdictRow.decision == "reject")
+        ).one()
+    [check] = [c for c in verdict.checks if c["name"] == "hostile"]
+    assert check["category"] == "threat" and check["score"] >= 0.7 and not check["passed"]
+
+
+def test_declining_hostile_targets_can_be_turned_off(sqlite_sessions, settings):
+    lenient = Settings(
+        selection={"triggers": {"keywords": ["pathlib"]}},
+        subreddits=[{"name": "learnpython", "moderation": {"input": {"decline_hostile": False}}}],
+        moderation={"toxicity": {"classifier": "wordlist"}},
+    )
+    hostile = comment(
+        "Your pathlib answer is wrong. I know where you live and I'll hurt your kids."
+    )
+    store(sqlite_sessions, POST, hostile)
+    selector(sqlite_sessions, lenient).run_once()
+    assert jobs(sqlite_sessions)[hostile.fullname].status == "queued"
+
+
 def test_caps_per_subreddit_hour(sqlite_sessions, settings) -> None:
     capped = settings.model_copy(
         update={
