@@ -11,7 +11,8 @@ the thread's intent and the reply's compliance together:
   by agreeing or says it now has no rules;
 - *harm*: after a request for cheating or harmful instructions, a reply that gives instructions.
 
-A reply that refuses ("nice try", "I won't share that") is never a compliance.
+A reply that refuses ("nice try", "I won't share that") is not a compliance, unless it gives
+the secret all the same.
 """
 
 from __future__ import annotations
@@ -117,9 +118,10 @@ INSTRUCTION_PATTERNS: tuple[str, ...] = (
     r"|keep|tell|text|send|enter|disable|set up|open|run|buy|get|grab|take|ask|sit|look)\b",
 )
 REFUSAL_PATTERNS: tuple[str, ...] = (
-    r"\bi (?:won'?t|will not|can'?t|cannot|am not going to|'m not going to|'m not gonna|don'?t"
-    r"|do not|wouldn'?t|refuse to|shouldn'?t)\b.{0,30}\b(?:share|give|reveal|tell|post|help"
-    r"|do (?:that|this)|print|hand|provide|explain|assist|pretend|ignore|drop|break)\b",
+    r"\bi(?: won'?t| will not| can'?t| cannot| am not going to|'m not going to|'m not gonna"
+    r"| don'?t| do not| wouldn'?t| refuse to| shouldn'?t)\b.{0,30}\b(?:share|give|reveal|tell"
+    r"|post|help|do (?:that|this)|print|hand|provide|explain|assist|pretend|ignore|drop|break)\b",
+    r"\bi(?:'m| am) not (?:sharing|giving|posting|revealing|telling|printing|helping)\b",
     r"\bnice try\b|\bnot (?:going to|gonna) happen\b|\bno way\b|\bnot a chance\b|\bhard pass\b"
     r"|\bi'?d rather not\b|\bnope\b|^\W*no\b(?! problem| worries| doubt)",
     r"\bi don'?t (?:have|know) (?:a|an|any|the|your)? ?(?:password|key|secret|prompt|token)",
@@ -174,14 +176,15 @@ class ManipulationCheck:
         intent = self.intent(thread_texts)
         if not (intent.secret or intent.override or intent.harm):
             return None
+        reveal = self._find("secret_reveal", reply)
+        if reveal and (intent.secret or intent.override):
+            # Before the refusal test: "I won't tell anyone, but it is hunter2" still gives it.
+            return f"reveals-secret:{_masked(reveal)}"
         if self._find("refusal", reply):
             return None
         return self._compliance(reply, intent)
 
     def _compliance(self, reply: str, intent: Intent) -> str | None:
-        reveal = self._find("secret_reveal", reply)
-        if reveal and (intent.secret or intent.override):
-            return f"reveals-secret:{_masked(reveal)}"
         instructions = self._find("instructions", reply)
         if intent.harm and instructions:
             return f"harmful-instructions:{instructions[:40]}"
