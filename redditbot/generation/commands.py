@@ -18,6 +18,7 @@ from redditbot.generation.model_store import (
     locate_model,
 )
 from redditbot.generation.settings import ModelSettings
+from redditbot.progress import is_terminal
 from redditbot.textable import add_json_option, to_json
 
 
@@ -56,7 +57,7 @@ def pull_command(ctx, args: argparse.Namespace) -> int:
     started = time.monotonic()
     from redditbot.generation.transformers_backend import prepare_model
 
-    location = prepare_model(settings, name, progress=ctx.print)
+    location = prepare_model(settings, name, progress=ctx.print, terminal=is_terminal(ctx.err))
     ctx.print(f"ready: {location.path} ({time.monotonic() - started:.0f} s)")
     return 0
 

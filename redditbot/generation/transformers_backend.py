@@ -95,12 +95,17 @@ def convert_gguf(gguf: Path, out_dir: Path) -> None:
 
 
 def prepare_model(
-    settings: ModelSettings, name: str | None, progress: Progress | None = None
+    settings: ModelSettings,
+    name: str | None,
+    progress: Progress | None = None,
+    *,
+    terminal: bool = False,
 ) -> ModelLocation:
-    """Where model ``name`` is on disk, converting the built-in default first if needed."""
+    """Where model ``name`` is on disk, converting the built-in default first if needed
+    (``terminal``: a progress bar for the download)."""
     location = locate_model(name, settings)
     if is_default(name):
-        ensure_default_model(settings, convert_gguf, progress)
+        ensure_default_model(settings, convert_gguf, progress, terminal=terminal)
     return location
 
 

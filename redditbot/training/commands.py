@@ -160,7 +160,7 @@ def train_command(ctx, args: argparse.Namespace) -> int:
         config=train_config(args, model),
         resume=args.resume,
         permission=permission,
-        on_progress=ProgressPrinter(ctx.print),
+        on_progress=progress_reporter(ctx),
         on_message=ctx.print,
     )
     ctx.print(f"done: {result.steps} steps; {describe_eval(result.tuned)}")
@@ -230,6 +230,13 @@ def _print_counts(ctx, dataset: Dataset) -> None:
     )
     if counts["dropped"]:
         ctx.print("left out: " + ", ".join(f"{k} {v}" for k, v in counts["dropped"].items()))
+
+
+def progress_reporter(ctx) -> Callable[[Progress], None]:
+    """A tqdm bar when stderr is a terminal; else a plain line now and then (logs, pipes)."""
+    from redditbot.progress import TrainingBar, is_terminal
+
+    return TrainingBar(ctx.err) if is_terminal(ctx.err) else ProgressPrinter(ctx.print)
 
 
 class ProgressPrinter:

