@@ -56,7 +56,8 @@ def demo_settings(
     ]
     extra: dict[str, Any] = {}
     if base:
-        extra = {"model": base.model, "moderation": base.moderation, "selection": base.selection}
+        extra = {"model": base.model, "moderation": base.moderation, "selection": base.selection,
+                 "web": base.web}  # fmt: skip
     else:
         extra["selection"] = {"triggers": {"questions": True}, "caps": {"per_hour": 4}}
         # Small batches and short replies: the first replies appear within a minute or two,
@@ -108,9 +109,12 @@ def run_demo(
         bot = Bot(settings)
         activity.start()
         bot.start()
+        pages = start_pages(settings, bot.sessions, out)
         try:
             posted = _wait(bot, replies=replies, duration=duration, out=out)
         finally:
+            if pages:
+                pages.stop()
             activity.stop()
             bot.stop(grace=60)
         writes = [w for w in server.writes.records if w.path.startswith("/api/comment")]
@@ -120,6 +124,16 @@ def run_demo(
     print(render_history(db_url, filters), file=out)
     print(f"\n{posted} replies posted; the sandbox saw {len(writes)} comment requests.", file=out)
     return 0 if posted else 1
+
+
+def start_pages(settings: Settings, sessions: Any, out: TextIO) -> Any:
+    """The review pages beside the demo when ``[web] enabled``; their address is printed."""
+    from redditbot.web.server import start_if_enabled
+
+    server = start_if_enabled(settings, sessions)
+    if server:
+        print(f"review pages on {server.url} (log in with [web] password)", file=out, flush=True)
+    return server
 
 
 def _reset(path: Path) -> None:

@@ -70,3 +70,27 @@ def test_started_beside_the_daemon_and_stopped_with_it(db_url, caplog) -> None:
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{server.url}/login", timeout=2)
     assert PASSWORD not in caplog.text
+
+
+def test_the_demo_prints_the_address_of_the_pages_when_enabled(sqlite_empty_url) -> None:
+    import io
+
+    from redditbot.demo import demo_settings, start_pages
+    from redditbot.store import migrate
+
+    migrate.upgrade(sqlite_empty_url)
+    mine = Settings(web={"enabled": True, "port": 0, "password": PASSWORD})
+    settings = demo_settings(mine, "http://sandbox", sqlite_empty_url)
+    assert settings.web == mine.web
+    engine = make_engine(sqlite_empty_url)
+    out = io.StringIO()
+    server = start_pages(settings, session_factory(engine), out)
+    try:
+        assert f"review pages on {server.url}" in out.getvalue()
+        assert httpx.get(f"{server.url}/login", timeout=10).status_code == 200
+    finally:
+        server.stop()
+        engine.dispose()
+    quiet = io.StringIO()
+    assert start_pages(demo_settings(None, "http://s", sqlite_empty_url), None, quiet) is None
+    assert quiet.getvalue() == ""
