@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -50,18 +51,88 @@ class Section(BaseModel):
 
 
 class RedditSettings(Section):
-    """The Reddit account and the endpoints PRAW talks to."""
+    """The Reddit account and the endpoints PRAW talks to.
+
+    Credentials: a password grant (``username`` + ``password``, script apps) or a
+    ``refresh_token`` (installed and web apps; accounts with two-factor auth). ``site`` names a
+    ``praw.ini`` section whose keys fill in those left empty here.
+    """
 
     client_id: str = ""
     client_secret: SecretStr = SecretStr("")
     username: str = ""
     password: SecretStr = SecretStr("")
-    user_agent: str = ""
+    refresh_token: SecretStr = SecretStr("")
+    site: str = Field("", description="a praw.ini site (section) holding the credentials")
+    owner: str = Field("", description="the operator's Reddit username, for the user agent")
+    user_agent: str = Field("", description="empty: <platform>:redditbot:<version> (by /u/owner)")
     oauth_url: str = "https://oauth.reddit.com"
     reddit_url: str = "https://www.reddit.com"
     short_url: str = "https://redd.it"
     ratelimit_seconds: int = Field(5, ge=0, description="PRAW waits at most this long on RATELIMIT")
     timeout: float = Field(16.0, gt=0, description="seconds per HTTP request")
+
+    @field_validator("site")
+    @classmethod
+    def _site_exists(cls, site: str) -> str:
+        if site:
+            read_praw_site(site)  # a missing site is an error on this key, with the files read
+        return site
+
+    @model_validator(mode="after")
+    def _fill_from_praw_site(self) -> RedditSettings:
+        if self.site:
+            for key, value in read_praw_site(self.site).items():
+                if not _plain(getattr(self, key)):
+                    secret = isinstance(getattr(self, key), SecretStr)
+                    setattr(self, key, SecretStr(value) if secret else value)
+        return self
+
+    def agent(self) -> str:
+        """The User-Agent Reddit asks for: configured, else built from version and owner."""
+        return self.user_agent or default_user_agent(self.owner or self.username or "unknown")
+
+    def uses_refresh_token(self) -> bool:
+        return bool(self.refresh_token.get_secret_value())
+
+
+PRAW_SITE_KEYS = ("client_id", "client_secret", "username", "password", "refresh_token",
+                  "user_agent")  # fmt: skip
+
+
+def praw_ini_locations() -> list[Path]:
+    """Where PRAW reads praw.ini, later ones winning: the user's config directory, then ./."""
+    if "APPDATA" in os.environ:
+        user = Path(os.environ["APPDATA"])
+    elif "XDG_CONFIG_HOME" in os.environ:
+        user = Path(os.environ["XDG_CONFIG_HOME"])
+    else:
+        user = Path.home() / ".config"
+    return [user / "praw.ini", Path("praw.ini")]
+
+
+def read_praw_site(site: str) -> dict[str, str]:
+    """The credential keys of ``[site]`` in praw.ini (PRAW's own files, its precedence)."""
+    import configparser
+
+    parser = configparser.ConfigParser(interpolation=None)
+    locations = praw_ini_locations()
+    read = parser.read(locations)
+    if not parser.has_section(site):
+        looked = ", ".join(str(p) for p in locations)
+        raise ValueError(f"no [{site}] site in praw.ini (read: {read or 'none'}; looked: {looked})")
+    return {k: v for k, v in parser.items(site) if k in PRAW_SITE_KEYS and v}
+
+
+def default_user_agent(owner: str) -> str:
+    """``<platform>:<app id>:<version> (by /u/<owner>)``, the unique agent Reddit asks for."""
+    from redditbot import __version__
+
+    return f"{sys.platform}:redditbot:{__version__} (by /u/{owner.removeprefix('u/')})"
+
+
+def _plain(value: Any) -> str:
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
 
 
 class DatabaseSettings(Section):
@@ -380,21 +451,24 @@ class Settings(BaseSettings):
             "reddit.client_secret": reddit.client_secret.get_secret_value(),
             "reddit.username": reddit.username,
             "reddit.password": reddit.password.get_secret_value(),
+            "reddit.refresh_token": reddit.refresh_token.get_secret_value(),
+            "reddit.owner": reddit.owner,
             "reddit.user_agent": reddit.user_agent,
         }
         return [key for key, value in values.items() if PLACEHOLDER.match(value.strip())]
 
     def require_reddit_credentials(self) -> None:
         """Refuse to start against Reddit with empty or placeholder credentials."""
-        missing = [
-            k for k in ("client_id", "username", "user_agent") if not getattr(self.reddit, k)
-        ]
-        missing += [k for k in ("client_secret", "password") if not _secret(self.reddit, k)]
+        reddit = self.reddit
+        missing = [k for k in ("client_id", "username") if not getattr(reddit, k)]
+        if not reddit.uses_refresh_token():  # installed apps have no secret; 2FA needs a token
+            missing += [k for k in ("client_secret", "password") if not _secret(reddit, k)]
         problems = [f"reddit.{k} is empty" for k in missing]
         problems += [f"{key} still holds the example's placeholder" for key in self.placeholders()]
         if problems:
             raise ConfigError(
-                "; ".join(problems) + " (set it in bot.toml, the secrets file or env)"
+                "; ".join(problems) + " (set it in bot.toml, the secrets file, env or the praw.ini "
+                "site; reddit.refresh_token replaces the password)"
             )
 
 

@@ -144,7 +144,6 @@ def test_placeholders_from_the_example_are_refused(tmp_path: Path) -> None:
         "reddit.client_secret",
         "reddit.username",
         "reddit.password",
-        "reddit.user_agent",
     ]
     with pytest.raises(ConfigError, match="reddit.password still holds the example's placeholder"):
         settings.require_reddit_credentials()

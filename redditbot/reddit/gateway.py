@@ -110,12 +110,10 @@ class PrawGateway:
         import praw
 
         s = reddit_settings
+        agent = s.agent() + user_agent_suffix
         self._reddit = praw.Reddit(
-            client_id=s.client_id,
-            client_secret=s.client_secret.get_secret_value(),
-            username=s.username,
-            password=s.password.get_secret_value(),
-            user_agent=s.user_agent + user_agent_suffix,
+            **_credentials(s),
+            user_agent=agent,
             oauth_url=s.oauth_url,
             reddit_url=s.reddit_url,
             short_url=s.short_url,
@@ -126,7 +124,7 @@ class PrawGateway:
             requestor_class=_requestor_class(dry_run),
         )
         self._username = s.username
-        self._clock_probe = (s.oauth_url, s.user_agent + user_agent_suffix, s.timeout)
+        self._clock_probe = (s.oauth_url, agent, s.timeout)
 
     # ------------------------------------------------------------------ reading
 
@@ -315,6 +313,17 @@ def _float(value: str | None) -> float | None:
         return float(value) if value is not None else None
     except ValueError:
         return None
+
+
+def _credentials(s: Any) -> dict[str, Any]:
+    """PRAW's keyword arguments for the grant in use: a refresh token (installed apps, which have
+    no secret, and web apps; accounts with two-factor auth) or the script app's password."""
+    secret = s.client_secret.get_secret_value() or None
+    if s.uses_refresh_token():
+        return {"client_id": s.client_id, "client_secret": secret,
+                "refresh_token": s.refresh_token.get_secret_value()}  # fmt: skip
+    return {"client_id": s.client_id, "client_secret": secret, "username": s.username,
+            "password": s.password.get_secret_value()}  # fmt: skip
 
 
 # --------------------------------------------------------------------------- objects → domain

@@ -46,6 +46,16 @@ def test_covers_what_the_issue_asks_for() -> None:
         assert must in body, must
 
 
+def test_it_explains_api_access_and_reddits_rules_for_bots() -> None:
+    headings = [line for line in GUIDE.read_text().splitlines() if line.startswith("## ")]
+    assert any("API access" in h for h in headings)
+    body = " ".join(GUIDE.read_text().split())
+    for must in ("Responsible Builder Policy", "November 2025", '**"App"** label',
+                 "disclose = false", "training_allowed = true", "purge_requests",
+                 "refresh_token", 'site = "bot1"', "(by /u/<owner>)"):  # fmt: skip
+        assert must in body, must
+
+
 def test_every_redditbot_command_in_it_exists() -> None:
     commands = redditbot_commands()
     assert len(commands) >= 15

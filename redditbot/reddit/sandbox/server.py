@@ -114,6 +114,11 @@ class RequestCounter:
                 if client_id in (None, client) and kind in (None, seen_kind)
             )
 
+    def clients(self, kind: str | None = None) -> set[str]:
+        """Every client (or, for ``user_agents``, every agent) seen with ``kind``."""
+        with self._lock:
+            return {client for client, seen in self._counts if kind in (None, seen)}
+
     def clear(self) -> None:
         with self._lock:
             self._counts.clear()
@@ -145,6 +150,7 @@ class SandboxServer:
         self.faults = FaultPlan()
         self.writes = WriteLog()
         self.requests = RequestCounter()
+        self.user_agents = RequestCounter()  # every User-Agent seen, counted (kind: "ua")
         self.api = Api(world, tree)
         self._httpd = ThreadingHTTPServer((host, port), _handler_class(self))
         self._httpd.daemon_threads = True
@@ -288,6 +294,7 @@ class _SandboxHandler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         url = urlsplit(self.path)
         form = self._read_form()
+        self.sandbox.user_agents.add(self.headers.get("User-Agent", ""), "ua")
         if url.path.rstrip("/") == TOKEN_PATH:
             client = _basic_auth(self.headers.get("Authorization", ""))
             self.sandbox.requests.add(client[0] if client else "", "token")
