@@ -1,4 +1,9 @@
-"""The model card: README.md in the output directory, plus the same figures as metrics.json."""
+"""The model card: README.md in the output directory, plus the same figures as metrics.json.
+
+The card opens with the Hugging Face metadata block (YAML front matter: base_model,
+library_name, pipeline_tag, tags, model-index with the validation figures), written by
+huggingface_hub's ``ModelCardData`` so that the Hub and its tools read it as they expect.
+"""
 
 from __future__ import annotations
 
@@ -51,6 +56,7 @@ def model_card(result: TrainResult, config: TrainConfig, base: str, info: dict[s
     """The card as markdown."""
     subreddit = info["subreddit"]
     lines = [
+        metadata_block(result, config, base, subreddit),
         f"# {base}, tuned on r/{subreddit}",
         "",
         f"Fine-tuned by `redditbot train --subreddit {subreddit}` from `{base}`:",
@@ -71,6 +77,37 @@ def model_card(result: TrainResult, config: TrainConfig, base: str, info: dict[s
         *_metric_lines(result),
     ]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def metadata_block(result: TrainResult, config: TrainConfig, base: str, subreddit: str) -> str:
+    """The ``---``-fenced YAML block the Hugging Face Hub reads from a model card."""
+    from huggingface_hub import EvalResult as HubEvalResult
+    from huggingface_hub import ModelCardData
+
+    name = f"{Path(base).name}-r-{subreddit}"
+    results = None
+    if result.tuned is not None:
+        results = [
+            HubEvalResult(
+                task_type="text-generation", dataset_type="reddit-threads",
+                dataset_name=f"r/{subreddit} held-out threads", dataset_split="validation",
+                metric_type=metric, metric_name=label, metric_value=round(value, 4),
+            )
+            for metric, label, value in (
+                ("loss", "loss per reply token", result.tuned.loss),
+                ("perplexity", "perplexity", result.tuned.perplexity),
+            )
+        ]  # fmt: skip
+    data = ModelCardData(
+        # A Hub id only: a local directory means nothing on the Hub (the heading names it).
+        base_model=None if Path(base).is_absolute() else base,
+        library_name="transformers",
+        pipeline_tag="text-generation",
+        tags=["redditbot", "reddit", subreddit, "lora" if config.lora_rank else "fine-tuned"],
+        model_name=name,
+        eval_results=results,
+    )
+    return f"---\n{data.to_yaml()}\n---\n"
 
 
 def _method(config: TrainConfig) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from huggingface_hub import ModelCard
 from safetensors.torch import load_file
 
 from redditbot.domain import GenerationRequest, SamplingParams
@@ -98,6 +99,11 @@ def test_validation_loss_goes_down_and_the_card_says_so(dataset, tiny_model_dir,
     assert "| validation | 8 | 4 |" in card
     assert "- opted_out: 1" in card
     assert not (out / "checkpoints").exists()
+    hub = ModelCard(card).data  # the Hub's own parser reads the metadata block
+    assert hub.library_name == "transformers" and hub.pipeline_tag == "text-generation"
+    assert hub.base_model is None  # a local directory is no Hub id
+    loss = next(r for r in hub.eval_results if r.metric_type == "loss")
+    assert loss.metric_value == round(result.tuned.loss, 4) and loss.dataset_split == "validation"
 
 
 def test_the_generator_loads_the_tuned_model(dataset, tiny_model_dir, tmp_path):
