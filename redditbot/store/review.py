@@ -16,13 +16,14 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from redditbot.domain import Status
-from redditbot.errors import ConfigError
+from redditbot.errors import RedditbotError
 from redditbot.store import queries
 from redditbot.store.models import ModerationVerdictRow, PostJob, ReplyJob
 
 
-class NotHeld(ConfigError):
-    """The job does not exist or is not waiting for a person (someone else decided first)."""
+class NotHeld(RedditbotError):
+    """The job does not exist or is not waiting for a person (someone else decided first).
+    Not a configuration mistake: the command could not do what was asked (exit code 1)."""
 
 
 @dataclass(frozen=True)

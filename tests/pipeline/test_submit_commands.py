@@ -8,11 +8,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from redditbot.errors import ConfigError
 from redditbot.pipeline.submit_commands import add_commands
 from redditbot.store import migrate
 from redditbot.store.engine import make_engine, session_factory
 from redditbot.store.models import PostJob
+from redditbot.store.review import NotHeld
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -83,7 +83,7 @@ def test_reject_and_refuse_a_job_not_held(url: str) -> None:
     held = add_job(url, "pending_review")
     run(url, "posts", "reject", str(held), "--reason", "off-topic")
     assert (job(url, held).status, job(url, held).reason) == ("rejected", "reviewer:off-topic")
-    with pytest.raises(ConfigError, match="not pending_review"):
+    with pytest.raises(NotHeld, match="not pending_review"):
         run(url, "posts", "approve", str(held))
 
 

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from redditbot.daemon_commands import add_commands
+from redditbot.errors import EXIT_FAILURE
 from redditbot.store.engine import make_engine, session_factory
 from redditbot.store.models import Event, ModerationVerdictRow, PostJob, ReplyJob
 from redditbot.store.review import NotHeld, ReviewDecision, review_post, review_reply
@@ -101,6 +102,7 @@ def test_a_job_not_held_is_refused_and_nothing_is_recorded(sessions) -> None:
     with pytest.raises(NotHeld, match="job 999 does not exist"):
         decide(sessions, 999, ReviewDecision(True, "web:alice"))
     assert records(sessions, job_id) == ([], [])
+    assert NotHeld.exit_code == EXIT_FAILURE  # not a configuration mistake (78)
 
 
 def test_the_second_of_two_decisions_is_refused(sessions) -> None:
