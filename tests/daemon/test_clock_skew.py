@@ -32,6 +32,8 @@ from redditbot.reddit.sandbox import DEMO_BOT
 from redditbot.store.models import Event, PostedReply, ReplyJob
 from tests.daemon.conftest import write_config
 
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]  # ~20 s each: the slow Reddit is real time
+
 SKEW = timedelta(minutes=15)
 SLOW_REDDIT_S = 1.5  # seconds Reddit takes to answer each new comment
 WAVE_TIMEOUT_S = 12.0
