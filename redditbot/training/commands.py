@@ -63,7 +63,20 @@ def _add_train(subparsers) -> None:
         "--batch-size",
         type=int,
         default=DEFAULTS.batch_size,
-        help="pairs per step (default: %(default)s)",
+        help="pairs per forward pass (default: %(default)s)",
+    )
+    train.add_argument(
+        "--gradient-accumulation",
+        type=int,
+        default=DEFAULTS.gradient_accumulation,
+        help="batches whose gradients make one step: a step sees batch-size × this many pairs "
+        "in the memory of one batch (default: %(default)s)",
+    )
+    train.add_argument(
+        "--max-grad-norm",
+        type=float,
+        default=DEFAULTS.max_grad_norm,
+        help="clip the gradient's norm to this; 0: no clipping (default: %(default)s)",
     )
     train.add_argument(
         "--max-seq-tokens",
@@ -179,11 +192,14 @@ def _training_dataset(ctx, args: argparse.Namespace) -> Dataset:
 
 def train_config(args: argparse.Namespace, model: ModelSettings) -> TrainConfig:
     """The run's parameters from the command line, on the configured device."""
-    for name in ("epochs", "batch_size", "checkpoint_every", "max_seq_tokens"):
+    for name in ("epochs", "batch_size", "gradient_accumulation", "checkpoint_every",
+                 "max_seq_tokens"):  # fmt: skip
         if getattr(args, name) < 1:
             raise ConfigError(f"--{name.replace('_', '-')} must be at least 1")
     if args.lora_rank < 0:
         raise ConfigError("--lora-rank must be 0 (full fine-tuning) or more")
+    if args.max_grad_norm < 0:
+        raise ConfigError("--max-grad-norm must be 0 (no clipping) or more")
     if args.max_steps is not None and args.max_steps < 1:
         raise ConfigError("--max-steps must be at least 1")
     return TrainConfig(
@@ -191,6 +207,8 @@ def train_config(args: argparse.Namespace, model: ModelSettings) -> TrainConfig:
         max_steps=args.max_steps,
         learning_rate=args.lr,
         batch_size=args.batch_size,
+        gradient_accumulation=args.gradient_accumulation,
+        max_grad_norm=args.max_grad_norm or None,
         max_seq_tokens=args.max_seq_tokens,
         checkpoint_every=args.checkpoint_every,
         lora_rank=args.lora_rank,

@@ -29,7 +29,9 @@ class TrainConfig:
     epochs: int = 1
     max_steps: int | None = None
     learning_rate: float = 5e-5
-    batch_size: int = 4
+    batch_size: int = 4  # examples per forward pass (a micro-batch)
+    gradient_accumulation: int = 1  # micro-batches per optimisation step
+    max_grad_norm: float | None = 1.0  # the gradient's global norm is clipped to this (None: not)
     weight_decay: float = 0.0
     warmup_steps: int = 0
     max_seq_tokens: int = 512  # prompt + reply; longer prompts are shortened like the generator's

@@ -176,9 +176,14 @@ class _Run:
     steps_per_epoch: int
 
 
+def steps_per_epoch(examples: int, config: TrainConfig) -> int:
+    """Optimisation steps in one pass over ``examples``: micro-batches, accumulated."""
+    return math.ceil(math.ceil(examples / config.batch_size) / config.gradient_accumulation)
+
+
 def total_steps_for(examples: int, config: TrainConfig) -> int:
     """Optimisation steps of a run over ``examples`` training examples."""
-    per_epoch = math.ceil(examples / config.batch_size)
+    per_epoch = steps_per_epoch(examples, config)
     return config.max_steps if config.max_steps else per_epoch * config.epochs
 
 
@@ -203,10 +208,15 @@ def epoch_batches(lengths: Sequence[int], config: TrainConfig, epoch: int) -> li
     return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
 
 
-def batch_for_step(lengths: Sequence[int], step: int, config: TrainConfig) -> list[int]:
-    """The example indices of (0-based) ``step``; epochs repeat as ``max_steps`` needs."""
-    epoch, index = divmod(step, math.ceil(len(lengths) / config.batch_size))
-    return epoch_batches(lengths, config, epoch)[index]
+def micro_batches_for_step(
+    lengths: Sequence[int], step: int, config: TrainConfig
+) -> list[list[int]]:
+    """The micro-batches (example indices) of (0-based) ``step``: the epoch's next
+    ``gradient_accumulation`` batches (fewer at its end); epochs repeat as ``max_steps`` needs.
+    A function of the step alone, so a resumed run sees what an uninterrupted one would."""
+    epoch, index = divmod(step, steps_per_epoch(len(lengths), config))
+    first = index * config.gradient_accumulation
+    return epoch_batches(lengths, config, epoch)[first : first + config.gradient_accumulation]
 
 
 def train(
@@ -316,8 +326,7 @@ def _start(loaded: hf.LoadedModel, config: TrainConfig, examples: int, checkpoin
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         step = int(state["step"])
-    per_epoch = math.ceil(examples / config.batch_size)
-    return _Run(loaded, optimizer, scheduler, step, total, per_epoch)
+    return _Run(loaded, optimizer, scheduler, step, total, steps_per_epoch(examples, config))
 
 
 def _linear_schedule(config: TrainConfig, total: int) -> Callable[[int], float]:
@@ -338,10 +347,13 @@ def _loop(run: _Run, examples, config: TrainConfig, out_dir: Path, on_progress, 
     started, tokens = clock(), 0
     lengths = [len(example.input_ids) for example in examples]
     while run.step < run.total_steps:
-        chosen = [examples[i] for i in batch_for_step(lengths, run.step, config)]
-        batch = _batch_tensors(chosen, run.loaded.pad_token_id, run.loaded.device)
-        loss, learning_rate = _step(run, batch, autocast)
-        tokens += int(batch["attention_mask"].sum())
+        batches = [
+            _batch_tensors([examples[i] for i in indices], run.loaded.pad_token_id,
+                           run.loaded.device)
+            for indices in micro_batches_for_step(lengths, run.step, config)
+        ]  # fmt: skip
+        loss, learning_rate = _step(run, batches, autocast, config.max_grad_norm)
+        tokens += sum(int(batch["attention_mask"].sum()) for batch in batches)
         if run.step % config.checkpoint_every == 0 and run.step < run.total_steps:
             save_checkpoint(run, out_dir, config.keep_checkpoints)
         if on_progress is not None:
@@ -349,17 +361,32 @@ def _loop(run: _Run, examples, config: TrainConfig, out_dir: Path, on_progress, 
     run.loaded.model.eval()
 
 
-def _step(run: _Run, batch: dict[str, Any], autocast) -> tuple[float, float]:
-    """One optimisation step on the mean loss per reply token; its loss and learning rate."""
-    loss_sum, count = _loss_sum(run.loaded.model, batch, autocast)
-    loss = loss_sum / max(count, 1)
-    loss.backward()
+def _step(
+    run: _Run, batches: Sequence[dict[str, Any]], autocast, max_grad_norm: float | None
+) -> tuple[float, float]:
+    """One optimisation step on the mean loss per reply token over every micro-batch (their
+    gradients accumulate: the same step as one batch of them all), the gradient clipped to
+    ``max_grad_norm``; the step's loss and learning rate."""
+    tokens = max(sum(reply_tokens(batch) for batch in batches), 1)
+    total = 0.0
+    for batch in batches:
+        loss_sum, _ = _loss_sum(run.loaded.model, batch, autocast)
+        (loss_sum / tokens).backward()  # each micro-batch weighs by its share of the tokens
+        total += float(loss_sum.detach())
+    if max_grad_norm is not None:
+        trainable = [p for p in run.loaded.model.parameters() if p.requires_grad]
+        torch.nn.utils.clip_grad_norm_(trainable, max_grad_norm)
     learning_rate = run.scheduler.get_last_lr()[0]
     run.optimizer.step()
     run.scheduler.step()
     run.optimizer.zero_grad(set_to_none=True)
     run.step += 1
-    return float(loss.detach()), learning_rate
+    return total / tokens, learning_rate
+
+
+def reply_tokens(batch: dict[str, Any]) -> int:
+    """The tokens of ``batch`` that carry the loss (predicted from the one before)."""
+    return int((batch["labels"][:, 1:] != IGNORE).sum())
 
 
 def _progress(run: _Run, loss: float, learning_rate: float, tokens: int, elapsed: float):

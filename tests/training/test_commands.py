@@ -105,6 +105,14 @@ def test_train_refuses_bad_numbers_and_an_empty_subreddit(store_url):
     ctx = FakeContext(settings_for(store_url))
     with pytest.raises(ConfigError, match="--batch-size"):
         run(ctx, "train", "--subreddit", SUBREDDIT, "--batch-size", "0")
+    with pytest.raises(ConfigError, match="--gradient-accumulation"):
+        run(ctx, "train", "--subreddit", SUBREDDIT, "--gradient-accumulation", "0")
+    with pytest.raises(ConfigError, match="--max-grad-norm"):
+        run(ctx, "train", "--subreddit", SUBREDDIT, "--max-grad-norm", "-1")
+    args = parse("train", "--subreddit", SUBREDDIT, "--gradient-accumulation", "4",
+                 "--max-grad-norm", "0")  # fmt: skip
+    config = commands.train_config(args, ctx.settings.model)
+    assert (config.gradient_accumulation, config.max_grad_norm) == (4, None)
     with pytest.raises(ConfigError, match="no usable reply"):
         run(ctx, "train", "--subreddit", "emptyplace")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 
@@ -187,3 +188,50 @@ def test_lora_lowers_the_loss_resumes_exactly_and_saves_a_plain_model(
     assert not any("lora" in name for name in merged)
     assert set(merged) == set(weights(tiny_model_dir))
     assert "LoRA of rank 8" in (tmp_path / "split" / "README.md").read_text()
+
+
+def _after_one_step(loaded, micro_batches, max_grad_norm=None):
+    """The weights after one `_step` over ``micro_batches``, with plain SGD at lr 1 (so the
+    change is exactly minus the gradient the step used)."""
+    model = loaded.model
+    start = {name: p.detach().clone() for name, p in model.named_parameters()}
+    optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+    run_state = train_module._Run(loaded, optimizer, scheduler, 0, 1, 1)
+    batches = [train_module._batch_tensors(b, loaded.pad_token_id, "cpu") for b in micro_batches]
+    loss, _ = train_module._step(run_state, batches, nullcontext, max_grad_norm)
+    delta = {name: p.detach() - start[name] for name, p in model.named_parameters()}
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            p.copy_(start[name])
+    return loss, delta
+
+
+def test_accumulated_micro_batches_make_the_same_step_as_one_batch(dataset, tiny_model_dir):
+    loaded = hf.load_model(hf.prepare_model(SETTINGS, str(tiny_model_dir)), SETTINGS)
+    examples, _ = train_module.encode_pairs(dataset.train[:4], loaded, PERSONA, CONFIG)
+    whole_loss, whole = _after_one_step(loaded, [examples])
+    split_loss, split = _after_one_step(loaded, [examples[:1], examples[1:]])
+    assert split_loss == pytest.approx(whole_loss, rel=1e-5)
+    for name in whole:
+        torch.testing.assert_close(split[name], whole[name], rtol=1e-4, atol=1e-6)
+    _, clipped = _after_one_step(loaded, [examples], max_grad_norm=0.01)
+    norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(d) for d in
+                                                 clipped.values()]))  # fmt: skip
+    unclipped = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(d) for d in
+                                                      whole.values()]))  # fmt: skip
+    assert unclipped > 0.05 and norm == pytest.approx(0.01, rel=1e-3)
+
+
+def test_accumulation_keeps_epochs_whole_and_resume_exact():
+    lengths = [(i * 37) % 200 + 10 for i in range(26)]  # 7 micro-batches of 4 an epoch
+    config = replace(CONFIG, gradient_accumulation=3)
+    assert train_module.steps_per_epoch(26, config) == 3 and train_module.total_steps_for(
+        26, replace(config, epochs=2)) == 6  # fmt: skip
+    epoch = [train_module.micro_batches_for_step(lengths, step, config) for step in range(3)]
+    assert [len(micro) for micro in epoch] == [3, 3, 1]
+    assert sorted(i for micro in epoch for batch in micro for i in batch) == list(range(26))
+    assert (
+        train_module.micro_batches_for_step(lengths, 4, config)
+        == (train_module.epoch_batches(lengths, config, 1)[3:6])
+    )  # a function of the step alone
