@@ -12,9 +12,9 @@ from redditbot.errors import ModelNotFoundError
 from redditbot.generation.model_store import (
     DEFAULT_PACKAGE,
     cache_dir_of,
-    default_model_dir,
     is_converted,
     is_default,
+    is_gguf,
     locate_model,
 )
 from redditbot.generation.settings import ModelSettings
@@ -48,12 +48,12 @@ def pull_command(ctx, args: argparse.Namespace) -> int:
     if settings.backend == "openai":
         ctx.print(f"nothing to pull: the openai backend generates on {settings.base_url}")
         return 0
-    if not is_default(name):
+    if not (is_default(name) or is_gguf(name)):
         location = locate_model(name, settings)
         ctx.print(f"{location.path} is a local model directory: nothing to pull")
         return 0
     if args.force:
-        shutil.rmtree(default_model_dir(settings), ignore_errors=True)
+        shutil.rmtree(locate_model(name, settings).path, ignore_errors=True)
     started = time.monotonic()
     from redditbot.generation.transformers_backend import prepare_model
 

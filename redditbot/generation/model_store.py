@@ -68,18 +68,46 @@ def is_converted(directory: Path) -> bool:
     return (directory / DONE_MARKER).is_file()
 
 
+def is_gguf(name: str | None) -> bool:
+    """Whether ``name`` names a GGUF file (a llama.cpp model) rather than a directory."""
+    return str(name or "").lower().endswith(".gguf")
+
+
+def gguf_model_dir(settings: ModelSettings, gguf: Path) -> Path:
+    """Where a GGUF file is converted to: one directory per file name, size and change time."""
+    stat = gguf.stat()
+    return cache_dir_of(settings) / "gguf" / f"{gguf.stem}-{stat.st_size}-{int(stat.st_mtime)}"
+
+
 def locate_model(name: str | None, settings: ModelSettings) -> ModelLocation:
-    """The directory of model ``name``: the cached default, or a local Hugging Face directory."""
+    """The directory of model ``name``: the cached default, a GGUF file's converted copy, or a
+    local Hugging Face directory."""
     if is_default(name):
         return ModelLocation(default_model_dir(settings), DEFAULT_MODEL_ID)
     path = Path(str(name)).expanduser()
+    if is_gguf(name):
+        if not path.is_file():
+            raise ModelNotFoundError(f"model {name!r}: no such GGUF file")
+        return ModelLocation(gguf_model_dir(settings, path.resolve()), str(path.resolve()))
     if not (path / "config.json").is_file():
         raise ModelNotFoundError(
-            f"model {name!r} is not a local Hugging Face model directory (no config.json there). "
-            "Set [model] name to such a directory, or to 'default' for the built-in "
-            "SmolLM2-135M-Instruct (fetched by `redditbot model pull`)."
+            f"model {name!r} is not a local Hugging Face model directory (no config.json there) "
+            "nor a .gguf file. Set [model] name to one of those, or to 'default' for the "
+            "built-in SmolLM2-135M-Instruct (fetched by `redditbot model pull`)."
         )
     return ModelLocation(path.resolve(), str(path.resolve()))
+
+
+def ensure_gguf_model(
+    settings: ModelSettings, gguf: Path, convert: Converter, progress: Progress | None = None
+) -> Path:
+    """The converted copy of a GGUF file (weights and tokenizer, with the chat template of the
+    file's metadata); converted first if it is not cached yet."""
+    target = gguf_model_dir(settings, gguf)
+    if not is_converted(target):
+        (progress or (lambda message: None))(f"converting {gguf.name} to safetensors")
+        _convert_atomically(gguf, target, convert)
+    return target
 
 
 def ensure_default_model(

@@ -29,8 +29,9 @@ class ModelSettings(BaseModel):
     name: str = Field(
         DEFAULT_MODEL,
         description="Model used when a request names none. transformers: 'default' (the built-in "
-        "SmolLM2-135M-Instruct) or a local Hugging Face model directory. openai: the model name "
-        "the server expects.",
+        "SmolLM2-135M-Instruct), a local Hugging Face model directory, or a local .gguf file of "
+        "any llama.cpp-compatible chat model (converted once into cache_dir; its chat template "
+        "comes from the file's metadata). openai: the model name the server expects.",
     )
     cache_dir: Path | None = Field(
         None,

@@ -23,7 +23,9 @@ from redditbot.generation.model_store import (
     ModelLocation,
     Progress,
     ensure_default_model,
+    ensure_gguf_model,
     is_default,
+    is_gguf,
     locate_model,
 )
 from redditbot.generation.prompts import (
@@ -106,6 +108,8 @@ def prepare_model(
     location = locate_model(name, settings)
     if is_default(name):
         ensure_default_model(settings, convert_gguf, progress, terminal=terminal)
+    elif is_gguf(name):
+        ensure_gguf_model(settings, Path(str(name)).expanduser().resolve(), convert_gguf, progress)
     return location
 
 
