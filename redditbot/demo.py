@@ -24,12 +24,15 @@ from redditbot.store.models import PostedReply
 log = logging.getLogger(__name__)
 
 FOOTER = "^(I am a bot running in the redditbot sandbox.)"
+# Each persona opens the thread transcript the model continues (see generation.prompts): a
+# description of a redditor, not an assistant's instructions, which small models answer with
+# assistant-speak.
 PERSONAS = {
-    "learnpython": "You are a patient Python tutor. Answer the question briefly and concretely.",
-    "Cooking": "You are a friendly home cook. Give practical, short cooking advice.",
-    "printSF": "You are a well-read science-fiction fan. Recommend books briefly.",
-    "gardening": "You are an experienced gardener. Give short, practical advice.",
-    "personalfinance": "You give careful, general personal-finance pointers, never advice.",
+    "learnpython": "A redditor who codes in Python: answers the question in a line, concretely.",
+    "Cooking": "A home cook on Reddit: short, practical kitchen tips, casual tone.",
+    "printSF": "A science-fiction reader on Reddit: names a book or author and says why, briefly.",
+    "gardening": "A gardener on Reddit: short, practical advice from experience.",
+    "personalfinance": "A careful redditor: plain, general money pointers, never promises.",
 }
 
 
