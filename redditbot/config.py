@@ -241,6 +241,9 @@ class HousekeepingSettings(Section):
         description="/api/info requests per run (100 items each) asking Reddit which stored "
         "items were deleted or removed, to purge their text (0: off; global setting only)",
     )  # fmt: skip
+    purge_recheck_hours: float = Field(
+        24.0, gt=0, description="an item checked is asked about again after this (global only)"
+    )
 
 
 class SubredditSettings(Section):

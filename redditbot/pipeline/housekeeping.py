@@ -56,8 +56,10 @@ class Housekeeping:
             refresh,
             release_stale_leases,
         )
+        chores = settings.housekeeping
         self.purger = Purger(gateway, sessions, account=account, clock=clock,
-                             requests=settings.housekeeping.purge_requests)  # fmt: skip
+                             requests=chores.purge_requests,
+                             recheck=timedelta(hours=chores.purge_recheck_hours))  # fmt: skip
 
     def run_once(self) -> int:
         return (

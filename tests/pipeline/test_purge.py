@@ -210,7 +210,13 @@ def test_each_run_stays_within_its_request_budget_and_checks_the_oldest_first(
     purger(gateway, sessions, clock, requests=1).run_once()
     times = checked_times(sessions)
     assert len(times) == total  # the second run took the never-checked items first
-    assert times.count(first) == total - 100  # then the oldest checks filled the request
+    assert times.count(first) == 100  # and nothing checked within the recheck period
+    sandbox.requests.clear()
+    assert purger(gateway, sessions, clock, requests=1).run_once() == 0
+    assert sandbox.requests.count(kind="api") == 0  # all fresh: no request at all
+    clock.advance(24 * 3600)
+    purger(gateway, sessions, clock, requests=1).run_once()
+    assert checked_times(sessions).count(first) == 0  # the oldest checks come round again
 
 
 def checked_times(sessions) -> list:
