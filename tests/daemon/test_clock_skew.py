@@ -122,7 +122,9 @@ def two_instances(tmp_path, live_sandbox, fake_openai, pg_empty_url):
     )  # fmt: skip
     text = config.read_text().replace("housekeeping_interval = 5", "housekeeping_interval = 5\n"
                                       "feed_lease = 3")  # fmt: skip
-    config.write_text(text)
+    # leases, not moderation: the meaning classifier's model load (~30 s on a busy machine,
+    # once per instance) would eat the time the waves have
+    config.write_text(text + "\n[moderation.meaning]\nenabled = false\n")
     instances = Instances(load_settings(config))
     instances.config = config
     yield instances
@@ -163,7 +165,7 @@ def test_two_instances_one_clock_off_post_each_reply_once(
     full, poster = (normal, skewed) if offset > timedelta() else (skewed, normal)
     replies = mention_targets(world, 4, "early")
     runners = [two_instances.run(full)]
-    assert wait_until(normal, replies, "posting", WAVE_TIMEOUT_S)
+    assert wait_until(normal, replies, "posting", WAVE_TIMEOUT_S), job_status(normal, replies)
     runners.append(two_instances.run(poster, ("post",)))
     status = wait_until_posted(normal, replies, WAVE_TIMEOUT_S)
     for runner in runners:
