@@ -71,12 +71,27 @@ def test_evaluate_reports_precision_recall_and_misses(bench):
             "subreddit": "",
         },
     ]
-    report = bench.evaluate(sample, Moderator(make_settings(toxicity={"classifier": "wordlist"})))
+    settings = make_settings(toxicity={"classifier": "wordlist"})
+    report = bench.evaluate(sample, Moderator(settings, meaning=None))
     assert report.overall() == {"precision": 1.0, "recall": 0.5}
     assert report.family("toxic") == {"precision": 1.0, "recall": 0.5, "fired": 1}
     assert [m.row["id"] for m in report.misses()] == ["c"]
     text = "\n".join(bench.render(report))
     assert "toxic" in text and "flag→approve" in text
+
+
+def test_named_categories_latency_and_the_held_out_rows(bench):
+    def outcome(category, categories, seconds):
+        row = {"id": category, "category": category, "expect": "flag", "text": "x"}
+        return bench.Outcome(row, bool(categories), (), (), categories, seconds)
+
+    report = bench.Report([outcome("threat", ("threat",), 0.01),
+                           outcome("threat", ("harassment",), 0.02),
+                           outcome("harassment", ("threat",), 0.03)])  # fmt: skip
+    assert report.named("threat") == {"precision": 0.5, "recall": 0.5}
+    assert report.latency_ms() == {"p50": 20.0, "p95": 30.0}
+    rows = bench.meaning_rows("eval")
+    assert len(rows) > 400 and {r["expect"] for r in rows} == {"flag", "approve"}
 
 
 def test_filter_meets_its_floor_on_the_whole_set(bench):
