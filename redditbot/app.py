@@ -237,6 +237,8 @@ class Bot:
         self.running_stages = tuple(stages)
         if "generate" in stages:
             self.warm_up()
+        if {"select", "moderate"} & set(stages):
+            self.warm_up_moderation()
         intervals = self.settings.scheduler
         for name in stages:
             interval = getattr(intervals, f"{name}_interval")
@@ -262,6 +264,12 @@ class Bot:
         for name in sorted(names):
             log.info("loading model %s", name)
             load(name)
+
+    def warm_up_moderation(self) -> None:
+        """Load every subreddit's moderation models before the stages that judge inside a
+        transaction run: a first load there would hold other stages' writes back meanwhile."""
+        for subreddit in self.settings.subreddits:
+            self.moderator_for(subreddit.name).warm_up()
 
     def run_cycle(self, stages: Sequence[str] = STAGE_ORDER) -> dict[str, int]:
         """Run every stage (or those of ``stages``) once, in pipeline order, through the error

@@ -46,8 +46,15 @@ class Moderator:
             classifier = build_classifier(settings.toxicity)
         if meaning is _DEFAULT:
             meaning = build_meaning(settings.meaning)
+        self._meaning = meaning
         self._input = InputGate(settings.input, injection, meaning)
         self._output = OutputGate(settings, classifier=classifier, phrases=phrases, meaning=meaning)
+
+    def warm_up(self) -> None:
+        """Load the meaning classifier now; otherwise its first use loads it, inside whatever
+        transaction the stage holds (on SQLite, the write lock, for the seconds a load takes)."""
+        if isinstance(self._meaning, MeaningClassifier):
+            self._meaning.score(["warm-up"])
 
     def check_target(self, target: Target, state: TargetState) -> Verdict:
         """The input gate: REJECT means do not answer this target (reasons say why)."""

@@ -63,3 +63,26 @@ def test_prepare_settles_what_a_crash_left_in_posting(tmp_path, live_sandbox, fa
     assert owners == {None}  # the dead process's leases are gone
     assert live_sandbox.writes.records == []  # settled by reading, nothing sent again
     assert [c.fullname for c in world.comments_by(DEMO_BOT) if c.parent_id == sent] == [reply]
+
+
+def test_start_loads_moderation_models_before_the_judging_stages_run(
+    tmp_path, live_sandbox, fake_openai, monkeypatch
+):
+    """A first load inside the select or moderate stage's transaction would hold SQLite's
+    write lock for its seconds (the listener then fails with "database is locked")."""
+    from redditbot.moderation import Moderator
+
+    warmed: list[Moderator] = []
+    monkeypatch.setattr(Moderator, "warm_up", lambda self: warmed.append(self))
+    config = write_config(tmp_path / "bot.toml", sandbox_url=live_sandbox.url,
+                          db_url=f"sqlite:///{tmp_path / 'bot.db'}",
+                          openai_url=fake_openai.url)  # fmt: skip
+    for stages, expected in ((("listen",), False), (("select",), True), (("moderate",), True)):
+        warmed.clear()
+        bot = Bot(load_settings(config))
+        bot.start(stages)
+        bot.stop()
+        assert bool(warmed) is expected, stages
+        if expected:
+            subreddits = {s.name.lower() for s in bot.settings.subreddits}
+            assert {id(m) for m in warmed} == {id(bot.moderator_for(s)) for s in subreddits}
