@@ -5,13 +5,18 @@ rows' KV caches are stacked left-padded, so that every row's last token sits in 
 each row keeps its own position ids, so padding does not shift them. Each step samples every
 row with its own temperature, top-k, top-p, repetition penalty and random generator, which makes
 a seeded row's output independent of the rows it shares a batch with.
+
+Batching is continuous (``ContinuousDecoder``): rows join the running batch between decoding
+steps, their caches spliced in, and leave it as soon as they finish, so a request that arrives
+while a batch is decoding waits one step rather than the whole batch.
 """
 
 from __future__ import annotations
 
 import copy
 import inspect
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,7 +53,6 @@ def decode_batch(
     *,
     eos_token_ids: Sequence[int],
     device: str,
-    on_first_token: Callable[[], None] | None = None,
     min_new_tokens: int = 0,
 ) -> list[RowResult]:
     """Generate a continuation for every row in one batch with a KV cache.
@@ -56,47 +60,148 @@ def decode_batch(
     Rows that finish leave the batch at once, so the remaining steps cost less. No row ends
     (picks an end token) before ``min_new_tokens`` tokens: an empty reply is no reply.
     """
-    logits, batch = prefill(model, rows, device)
-    sampler = RowSampler(rows, logits.shape[-1], device)
-    eos = frozenset(eos_token_ids)
-    eos_index = torch.tensor(sorted(eos), dtype=torch.long, device=device)
-    outputs = [_RowOutput() for _ in rows]
-    for step in range(max(row.params.max_new_tokens for row in rows)):
-        if step < min_new_tokens:
-            logits = logits.index_fill(1, eos_index, float("-inf"))
-        tokens, logprobs = sampler.pick(logits)
-        keep = _record_step(rows, outputs, batch.rows, tokens.tolist(), logprobs.tolist(), eos)
-        if step == 0 and on_first_token is not None:
-            on_first_token()
+    decoder = ContinuousDecoder(
+        model, eos_token_ids=eos_token_ids, device=device, max_rows=len(rows),
+        min_new_tokens=min_new_tokens,
+    )  # fmt: skip
+    pending = decoder.submit(rows)
+    while decoder.busy:
+        decoder.step()
+    return [row.result for row in pending]
+
+
+class ContinuousDecoder:
+    """Rows that come and go: new rows join between decoding steps, finished rows leave at once.
+
+    ``submit`` queues rows; each ``step`` first admits queued rows while the batch has fewer
+    than ``max_rows`` (their prompts prefilled, their caches spliced into the running batch's),
+    then picks one token for every row. A row joining late waits one step, not a whole batch.
+    Each row keeps its own positions, sampler state and generator, so its tokens depend on its
+    prompt, parameters and seed alone, never on when it joined or on the rows beside it.
+    No row ends (picks an end token) before ``min_new_tokens`` tokens: an empty reply is no reply.
+    """
+
+    def __init__(
+        self, model, *, eos_token_ids: Sequence[int], device: str, max_rows: int,
+        min_new_tokens: int = 0,
+    ) -> None:  # fmt: skip
+        self.model, self.device, self.max_rows = model, device, max(1, max_rows)
+        self.eos = frozenset(eos_token_ids)
+        self.eos_index = torch.tensor(
+            sorted(i for i in self.eos if i >= 0), dtype=torch.long, device=device
+        )
+        self.min_new_tokens = min_new_tokens
+        self.waiting: deque[tuple[DecodeRow, PendingRow]] = deque()
+        self.active: list[tuple[DecodeRow, PendingRow]] = []  # in batch-row order
+        self.batch: _Batch | None = None
+        self.sampler: RowSampler | None = None
+        self.logits = None  # [active rows, vocab]: what each row's next token is picked from
+        self.steps = 0
+
+    def submit(self, rows: Sequence[DecodeRow]) -> list[PendingRow]:
+        """Queue rows to join at the next step; each one's ``result`` is set when it finishes."""
+        pending = [PendingRow() for _ in rows]
+        self.waiting.extend(zip(rows, pending, strict=True))
+        return pending
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.waiting or self.active)
+
+    @torch.inference_mode()
+    def step(self) -> int:
+        """Admit waiting rows, pick one token per row, drop the rows that finished.
+
+        Returns how many rows this step decoded."""
+        self._admit()
+        decoded = len(self.active)
+        if not decoded:
+            return 0
+        tokens, logprobs = self.sampler.pick(self._no_early_end(self.logits))
+        steps = zip(self.active, tokens.tolist(), logprobs.tolist(), strict=True)
+        keep = [i for i, ((row, out), t, lp) in enumerate(steps) if out.add(row, t, lp, self.eos)]
+        self.steps += 1
         if not keep:
-            break
-        if len(keep) < len(batch.rows):
-            index = torch.tensor(keep, device=device)
+            self.active, self.batch, self.sampler, self.logits = [], None, None, None
+            return decoded
+        if len(keep) < len(self.active):
+            index = torch.tensor(keep, device=self.device)
             tokens = tokens[index]
-            batch.select(index)
-            sampler.select(index)
-        logits = batch.step(model, tokens)
-    return [output.result() for output in outputs]
+            self.batch.select(index)
+            self.sampler.select(index)
+            self.active = [self.active[i] for i in keep]
+        self.logits = self.batch.step(self.model, tokens)
+        return decoded
+
+    def abort(self, error: Exception) -> None:
+        """Fail every row in flight or waiting with ``error`` and start afresh (after a crash)."""
+        for _, out in [*self.active, *self.waiting]:
+            out.error = error
+        self.waiting.clear()
+        self.active, self.batch, self.sampler, self.logits = [], None, None, None
+
+    def _admit(self) -> None:
+        free = self.max_rows - len(self.active)
+        if not self.waiting or free <= 0:
+            return
+        joining = [self.waiting.popleft() for _ in range(min(free, len(self.waiting)))]
+        rows = [row for row, _ in joining]
+        logits, batch = prefill(self.model, rows, self.device)
+        sampler = RowSampler(rows, logits.shape[-1], self.device)
+        if self.batch is None:
+            self.batch, self.sampler, self.logits = batch, sampler, logits
+        else:
+            # the spliced cache needs room for the longest remaining row, old or new
+            room = max(r.params.max_new_tokens - len(o.token_ids) for r, o in self.active + joining)
+            self.batch.join(batch, room)
+            self.sampler.join(sampler)
+            self.logits = torch.cat([self.logits, logits])
+        self.active += joining
+
+    def _no_early_end(self, logits):
+        """The end tokens masked out for the rows that have fewer than ``min_new_tokens``."""
+        young = [len(out.token_ids) < self.min_new_tokens for _, out in self.active]
+        if not any(young) or not len(self.eos_index):
+            return logits
+        blocked = logits.index_fill(1, self.eos_index, float("-inf"))
+        return torch.where(torch.tensor(young, device=logits.device)[:, None], blocked, logits)
 
 
 @dataclass
 class _Batch:
-    """The rows still decoding: their KV cache, attention mask and last position ids."""
+    """The rows decoding together: their KV cache, attention mask and last position ids."""
 
     cache: Any
     attention: Any  # [rows, length], 0 where padded
     positions: Any  # [rows, 1]
-    rows: list[int]  # index of each batch row in the caller's rows
 
     def select(self, index) -> None:
         """Keep only the batch rows at ``index``."""
         self.cache.batch_select_indices(index)
         self.attention, self.positions = self.attention[index], self.positions[index]
-        self.rows = [self.rows[i] for i in index.tolist()]
+
+    def join(self, other: _Batch, room: int) -> None:
+        """Append ``other``'s rows, both left-padded to the longer one so last tokens line up.
+
+        The cache is copied once per join (not per step), with ``room`` positions to spare.
+        """
+        width = max(self.attention.shape[1], other.attention.shape[1])
+        for index, (mine, theirs) in enumerate(zip(self.cache.layers, other.cache.layers)):
+            keys = torch.cat([_pad_left(mine.keys, width), _pad_left(theirs.keys, width)])
+            values = torch.cat([_pad_left(mine.values, width), _pad_left(theirs.values, width)])
+            if isinstance(mine, _PreallocatedLayer):
+                self.cache.layers[index] = _PreallocatedLayer(keys, values, room)
+            else:
+                mine.keys, mine.values = keys, values
+        pad = torch.nn.functional.pad
+        self.attention = torch.cat(
+            [pad(a, (width - a.shape[1], 0)) for a in (self.attention, other.attention)]
+        )
+        self.positions = torch.cat([self.positions, other.positions])
 
     def step(self, model, tokens):
         """Feed one new token per row; the next logits [rows, vocab]."""
-        ones = self.attention.new_ones(len(self.rows), 1)
+        ones = self.attention.new_ones(self.attention.shape[0], 1)
         self.attention = torch.cat([self.attention, ones], dim=1)
         self.positions = self.positions + 1
         out = forward(
@@ -111,32 +216,35 @@ class _Batch:
 
 
 @dataclass
-class _RowOutput:
+class PendingRow:
+    """A submitted row's tokens so far; ``result`` is set once it has finished."""
+
     token_ids: list[int] = field(default_factory=list)
     logprobs: list[float] = field(default_factory=list)
-    finish_reason: str = "length"
+    result: RowResult | None = None
+    error: Exception | None = None  # set when the decoder crashed before the row finished
 
-    def result(self) -> RowResult:
+    @property
+    def done(self) -> bool:
+        return self.result is not None or self.error is not None
+
+    def add(self, row: DecodeRow, token: int, logprob: float, eos) -> bool:
+        """Record the row's next token; whether the row goes on."""
+        self.token_ids.append(token)
+        self.logprobs.append(logprob)
+        if token in eos:
+            self._finish("stop")
+        elif len(self.token_ids) >= row.params.max_new_tokens:
+            self._finish("length")
+        return self.result is None
+
+    def _finish(self, reason: str) -> None:
         scores = self.logprobs
-        return RowResult(
+        self.result = RowResult(
             token_ids=tuple(self.token_ids),
             mean_logprob=sum(scores) / len(scores) if scores else None,
-            finish_reason=self.finish_reason,
+            finish_reason=reason,
         )
-
-
-def _record_step(rows, outputs, active, tokens, logprobs, eos) -> list[int]:
-    """Append each active row's new token; the batch positions of rows still going."""
-    keep = []
-    for position, (row_index, token, logprob) in enumerate(zip(active, tokens, logprobs)):
-        output = outputs[row_index]
-        output.token_ids.append(token)
-        output.logprobs.append(logprob)
-        if token in eos:
-            output.finish_reason = "stop"
-        elif len(output.token_ids) < rows[row_index].params.max_new_tokens:
-            keep.append(position)
-    return keep
 
 
 CPU_PREFILL_GROUP = 4
@@ -176,7 +284,7 @@ def prefill(model, rows: Sequence[DecodeRow], device: str) -> tuple[Any, _Batch]
         [[0] * (width - n) + [1] * n for n in lengths], dtype=torch.long, device=device
     )
     positions = torch.tensor([[n - 1] for n in lengths], dtype=torch.long, device=device)
-    return logits, _Batch(cache, attention, positions, list(range(len(rows))))
+    return logits, _Batch(cache, attention, positions)
 
 
 def _prefill_group(model, prompts, shared: int, prefix_cache, device, runs: dict):
@@ -331,11 +439,19 @@ class RowSampler:
         for i, row in enumerate(rows):
             self.seen[i, torch.tensor(sorted(set(row.prompt_ids)), device=device)] = True
 
+    _PER_ROW = ("temperature", "top_p", "top_k", "penalty", "greedy", "seen")
+
     def select(self, index) -> None:
         """Keep only the rows at ``index`` (the others have finished)."""
-        for name in ("temperature", "top_p", "top_k", "penalty", "greedy", "seen"):
+        for name in self._PER_ROW:
             setattr(self, name, getattr(self, name)[index])
         self.generators = [self.generators[i] for i in index.tolist()]
+
+    def join(self, other: RowSampler) -> None:
+        """Append ``other``'s rows, each with its own state and generator as it was."""
+        for name in self._PER_ROW:
+            setattr(self, name, torch.cat([getattr(self, name), getattr(other, name)]))
+        self.generators += other.generators
 
     def pick(self, logits):
         """Next tokens [rows] and their log-probabilities under the raw model distribution."""

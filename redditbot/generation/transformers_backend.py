@@ -49,7 +49,7 @@ _go_offline()
 import torch  # noqa: E402
 from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: E402
 
-from redditbot.generation.sampling import DecodeRow, RowResult, decode_batch  # noqa: E402
+from redditbot.generation.sampling import ContinuousDecoder, DecodeRow, RowResult  # noqa: E402
 
 REPLY_HEADROOM_TOKENS = 8
 MIN_REPLY_TOKENS = 1  # a reply that ends before its first token is empty: never posted
@@ -68,16 +68,6 @@ class LoadedModel:
     eos_token_ids: tuple[int, ...]
     pad_token_id: int
     quantized: bool = False
-
-
-@dataclass(frozen=True)
-class ChunkTiming:
-    """One decoded chunk, for benchmarks: its size and when its first token came."""
-
-    rows: int
-    first_token_s: float
-    total_s: float
-    new_tokens: int
 
 
 # --------------------------------------------------------------------------- loading
@@ -236,7 +226,12 @@ class HFPromptTokenizer:
 
 
 class TransformersGenerator:
-    """Batched generation on one loaded model; many ``Generator``s may share one model."""
+    """Continuously batched generation on one loaded model; many may share one model.
+
+    Every ``generate`` call, from any thread, feeds one decoder: its rows join the batch at the
+    next decoding step (at most ``batch_size`` rows decode at once; the rest wait their turn)
+    and each call returns as soon as its own rows are done, not when the batch is.
+    """
 
     backend = "transformers"
 
@@ -246,7 +241,7 @@ class TransformersGenerator:
         settings: ModelSettings,
         *,
         clock: Callable[[], float] = time.perf_counter,
-        on_chunk: Callable[[ChunkTiming], None] | None = None,
+        on_step: Callable[[int], None] | None = None,
     ) -> None:
         self.loaded = loaded
         self.settings = settings
@@ -255,23 +250,46 @@ class TransformersGenerator:
         # A transcript reply is one line: the tokens that break it end it, as the end token does.
         self.stop_token_ids = self.prompts.line_break_ids() if self.transcript else ()
         self._clock = clock
-        self._on_chunk = on_chunk
-        self._lock = threading.Lock()  # one decode at a time per generator
+        self._on_step = on_step  # called with each step's row count, under the lock
+        self.decoder = ContinuousDecoder(
+            loaded.model,
+            eos_token_ids=(*loaded.eos_token_ids, *self.stop_token_ids),
+            device=loaded.device,
+            max_rows=settings.batch_size,
+            min_new_tokens=MIN_REPLY_TOKENS,  # per row: counted from the row's own first token
+        )
+        self._lock = threading.Lock()  # one step at a time: the decoder is not thread-safe
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[Generation]:
-        """Replies for all requests, decoded in chunks of at most ``batch_size`` sequences."""
+        """Replies for all requests; returns when they are done, whatever else is decoding."""
+        started = self._clock()
         prompts = [self._prompt(request) for request in requests]
         rows = [row for i, r in enumerate(requests) for row in self._rows(i, r, prompts[i])]
-        results: dict[int, list[tuple[DecodeRow, RowResult, float]]] = {}
-        with self._lock, torch.inference_mode():
-            for chunk in _chunks(sorted(rows, key=lambda row: len(row.prompt_ids)), self._batch):
-                for row, result, latency in self._decode_chunk(chunk):
-                    results.setdefault(row.request_index, []).append((row, result, latency))
-        return [self._record(r, prompts[i], results[i]) for i, r in enumerate(requests)]
+        with self._lock:
+            pending = self.decoder.submit(rows)
+        # No decoding thread of our own: every caller with rows still pending drives the shared
+        # decoder one step at a time, which moves every caller's rows forward.
+        while not all(p.done for p in pending):
+            with self._lock:
+                if not all(p.done for p in pending):
+                    self._step()
+        latency = self._clock() - started
+        failed = next((p.error for p in pending if p.error is not None), None)
+        if failed is not None:
+            raise failed
+        results: dict[int, list[tuple[DecodeRow, RowResult]]] = {}
+        for row, done in zip(rows, pending, strict=True):
+            results.setdefault(row.request_index, []).append((row, done.result))
+        return [self._record(r, prompts[i], results[i], latency) for i, r in enumerate(requests)]
 
-    @property
-    def _batch(self) -> int:
-        return self.settings.batch_size
+    def _step(self) -> None:
+        try:
+            decoded = self.decoder.step()
+        except Exception as exc:  # every row in flight is lost: their callers raise it too
+            self.decoder.abort(exc)
+            raise
+        if self._on_step is not None:
+            self._on_step(decoded)
 
     def _prompt(self, request: GenerationRequest) -> str:
         budget = self._prompt_budget(request.params.max_new_tokens)
@@ -291,38 +309,16 @@ class TransformersGenerator:
             for k in range(max(1, params.n))
         ]
 
-    def _decode_chunk(self, chunk: list[DecodeRow]):
-        started = self._clock()
-        first_token_at: list[float] = []
-        results = decode_batch(
-            self.loaded.model,
-            chunk,
-            eos_token_ids=(*self.loaded.eos_token_ids, *self.stop_token_ids),
-            device=self.loaded.device,
-            on_first_token=lambda: first_token_at.append(self._clock()),
-            min_new_tokens=MIN_REPLY_TOKENS,
-        )
-        latency = self._clock() - started
-        self._report_chunk(chunk, results, started, first_token_at, latency)
-        return [(row, result, latency) for row, result in zip(chunk, results, strict=True)]
-
-    def _report_chunk(self, chunk, results, started, first_token_at, latency) -> None:
-        if self._on_chunk is None:
-            return
-        first = (first_token_at[0] - started) if first_token_at else latency
-        new_tokens = sum(len(result.token_ids) for result in results)
-        self._on_chunk(ChunkTiming(len(chunk), first, latency, new_tokens))
-
-    def _record(self, request: GenerationRequest, prompt: str, decoded) -> Generation:
+    def _record(self, request, prompt: str, decoded, latency: float) -> Generation:
         decoded.sort(key=lambda item: item[0].candidate_index)
         return Generation(
             key=request.key,
             model_id=self.loaded.model_id,
             prompt=prompt,
             params=self._params(request),
-            candidates=tuple(self._candidate(result) for _, result, _ in decoded),
+            candidates=tuple(self._candidate(result) for _, result in decoded),
             tokens_in=len(decoded[0][0].prompt_ids),
-            latency_s=max(latency for _, _, latency in decoded),
+            latency_s=latency,
             backend=self.backend,
         )
 
@@ -354,7 +350,3 @@ class TransformersGenerator:
             if position >= 0:
                 text = text[:position]
         return text
-
-
-def _chunks(rows: list[DecodeRow], size: int) -> list[list[DecodeRow]]:
-    return [rows[i : i + size] for i in range(0, len(rows), size)]

@@ -1,0 +1,163 @@
+"""Continuous batching on a tiny random model: rows join between steps and leave when done."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+
+import pytest
+
+from redditbot.domain import GenerationRequest, SamplingParams
+from redditbot.generation import sampling
+from redditbot.generation import transformers_backend as hf
+from redditbot.generation.model_store import locate_model
+from redditbot.generation.settings import ModelSettings
+
+GREEDY = SamplingParams(temperature=0.0, repetition_penalty=1.0, max_new_tokens=10)
+SAMPLED = SamplingParams(temperature=1.0, top_k=0, top_p=1.0, max_new_tokens=10, seed=7)
+NO_END = [-1]  # no token ends a row: lengths are exact, whatever the random model says
+
+
+@pytest.fixture(scope="module")
+def loaded(tiny_model_dir):
+    settings = ModelSettings(device="cpu", max_context_tokens=512)
+    return hf.load_model(locate_model(str(tiny_model_dir), settings), settings)
+
+
+def row(index: int, prompt_length: int, params: SamplingParams = GREEDY) -> sampling.DecodeRow:
+    """Prompts share a prefix (as persona and rules do) and differ in length."""
+    prompt = tuple(range(10, 30)) + tuple(range(100 + index, 100 + index + prompt_length))
+    return sampling.DecodeRow(index, 0, prompt, params, params.seed)
+
+
+def decoder(loaded, max_rows: int = 8) -> sampling.ContinuousDecoder:
+    return sampling.ContinuousDecoder(
+        loaded.model, eos_token_ids=NO_END, device="cpu", max_rows=max_rows
+    )
+
+
+def alone(loaded, one: sampling.DecodeRow) -> tuple[int, ...]:
+    return sampling.decode_batch(loaded.model, [one], eos_token_ids=NO_END, device="cpu")[
+        0
+    ].token_ids
+
+
+def run(dec, arrivals: dict[int, list[sampling.DecodeRow]]) -> dict[int, list]:
+    """Step ``dec`` until idle, submitting ``arrivals[step]`` before that step."""
+    pending = {}
+    while dec.busy or any(step >= dec.steps for step in arrivals):
+        for one in arrivals.get(dec.steps, []):
+            pending[one.request_index] = dec.submit([one])[0]
+        dec.step()
+    return pending
+
+
+def test_a_row_arriving_mid_batch_is_answered_before_the_batch_ends(loaded):
+    dec = decoder(loaded)
+    long = [row(i, 3 + i, replace(GREEDY, max_new_tokens=30)) for i in range(3)]
+    running = dec.submit(long)
+    for _ in range(5):
+        dec.step()
+    late = dec.submit([row(9, 12, replace(GREEDY, max_new_tokens=4))])[0]
+    while not late.done:
+        dec.step()
+    assert dec.steps == 5 + 4  # it joined at the very next step and left as soon as it was done
+    assert not any(r.done for r in running) and len(dec.active) == 3
+    assert late.result.token_ids == alone(loaded, row(9, 12, replace(GREEDY, max_new_tokens=4)))
+
+
+def test_greedy_rows_joining_at_any_step_match_the_sequential_decoder(loaded):
+    # later arrivals have longer prompts (the running batch is padded to them) and shorter ones
+    arrivals = {0: [row(0, 2), row(1, 5)], 3: [row(2, 14)], 4: [row(3, 1)], 11: [row(4, 6)]}
+    pending = run(decoder(loaded), arrivals)
+    for rows in arrivals.values():
+        for one in rows:
+            assert pending[one.request_index].result.token_ids == alone(loaded, one)
+
+
+def test_seeded_output_does_not_depend_on_batch_company_or_arrival(loaded):
+    target = row(0, 4, SAMPLED)
+    own = alone(loaded, target)
+    company = [row(i, 2 + 3 * i, replace(SAMPLED, seed=100 + i)) for i in range(1, 4)]
+    first = run(decoder(loaded), {0: [target, company[0]], 2: company[1:]})
+    late = run(decoder(loaded), {0: company[:2], 3: [target], 5: company[2:]})
+    assert first[0].result.token_ids == late[0].result.token_ids == own
+    assert alone(loaded, replace(target, seed=8)) != own  # the seed really drives it
+
+
+def test_waiting_rows_take_a_place_as_soon_as_one_is_free(loaded):
+    dec = decoder(loaded, max_rows=2)
+    short, long = replace(GREEDY, max_new_tokens=3), replace(GREEDY, max_new_tokens=8)
+    pending = dec.submit([row(0, 2, short), row(1, 4, long), row(2, 6, short), row(3, 1, short)])
+    sizes = []
+    while dec.busy:
+        sizes.append(dec.step())
+    # row 0 leaves after 3 steps and row 2 takes its place, row 3 that one's after 3 more; the
+    # long row 1 ends with step 8, and row 3 finishes alone
+    assert sizes == [2] * 8 + [1]
+    assert [p.result.token_ids for p in pending[2:]] == [
+        alone(loaded, row(2, 6, short)),
+        alone(loaded, row(3, 1, short)),
+    ]
+
+
+@pytest.fixture
+def generator(loaded):
+    return hf.TransformersGenerator(loaded, ModelSettings(device="cpu", batch_size=8))
+
+
+def test_a_request_from_another_caller_joins_a_running_generate_call(loaded, thread):
+    long = SamplingParams(temperature=0.0, repetition_penalty=1.0, max_new_tokens=40)
+    short = replace(long, max_new_tokens=3)
+    late_done_at: list[int] = []
+    answers = {}
+
+    def late_caller() -> None:
+        request = GenerationRequest("late", replace(thread, target_body="Late one?"), params=short)
+        answers["late"] = gen.generate([request])[0]
+        late_done_at.append(gen.decoder.steps)
+
+    callers: list[threading.Thread] = []
+
+    def on_step(rows: int) -> None:  # the third step of the big call lets another caller in
+        if gen.decoder.steps == 3 and not callers:
+            callers.append(threading.Thread(target=late_caller))
+            callers[0].start()
+
+    gen = hf.TransformersGenerator(
+        loaded, ModelSettings(device="cpu", batch_size=8), on_step=on_step
+    )
+    batch = [
+        GenerationRequest(f"job-{i}", replace(thread, target_body="Memory? " * i), params=long)
+        for i in range(1, 4)
+    ]
+    results = gen.generate(batch)
+    callers[0].join()
+    batch_end = gen.decoder.steps
+    assert [c.tokens_out for r in results for c in r.candidates] == [40, 40, 40]
+    assert answers["late"].candidates[0].tokens_out == 3
+    assert late_done_at[0] < batch_end  # answered while the batch was still decoding
+
+
+class _Crashing:
+    """A model whose ``crash_at``-th call raises, as an out-of-memory error would."""
+
+    def __init__(self, model, crash_at: int) -> None:
+        self.model, self.config, self.forward = model, model.config, model.forward
+        self.calls, self.crash_at = 0, crash_at
+
+    def __call__(self, **kwargs):
+        self.calls += 1
+        if self.calls == self.crash_at:
+            raise RuntimeError("out of memory")
+        return self.model(**kwargs)
+
+
+def test_a_crash_mid_batch_fails_its_rows_and_leaves_the_decoder_usable(loaded, thread):
+    crashing = replace(loaded, model=_Crashing(loaded.model, crash_at=4))
+    gen = hf.TransformersGenerator(crashing, ModelSettings(device="cpu", batch_size=8))
+    request = GenerationRequest("job", thread, params=GREEDY)
+    with pytest.raises(RuntimeError, match="out of memory"):
+        gen.generate([request])
+    assert not gen.decoder.busy
+    assert gen.generate([request])[0].candidates[0].tokens_out > 0
