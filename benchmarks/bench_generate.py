@@ -123,26 +123,24 @@ def run_batched(args) -> Result:
     loaded = hf.load_model(hf.prepare_model(settings, args.model, print), settings)
     requests = bench_requests(args.prompts, args.max_new_tokens)
     hf.TransformersGenerator(loaded, settings).generate(requests[:2])  # warm-up
-    chunks: list = []
-    generator = hf.TransformersGenerator(loaded, settings, on_chunk=chunks.append)
+    first_token: dict[int, float] = {}
+
+    def on_step(rows: int) -> None:  # a row with one token has just had its first
+        for row, out in generator.decoder.active:
+            if len(out.token_ids) == 1:
+                first_token.setdefault(row.request_index, time.perf_counter() - started)
+
+    generator = hf.TransformersGenerator(loaded, settings, on_step=on_step)
     started, cpu_started = time.perf_counter(), time.process_time()
     generations = generator.generate(requests)
     wall = time.perf_counter() - started
     result = Result("batched", wall_s=wall, peak_rss_mb=_peak_rss_mb())
     result.cpu_s = time.process_time() - cpu_started
     result.new_tokens = sum(c.tokens_out for g in generations for c in g.candidates)
-    result.ttft_s = [c.first_token_s for c in chunks for _ in range(c.rows)]
-    ends = _chunk_ends(chunks)
-    result.latencies_s = [end for c, end in zip(chunks, ends) for _ in range(c.rows)]
+    result.latencies_s = [g.latency_s for g in generations]
+    # a row that ended with its first token left before on_step saw it: its latency is its ttft
+    result.ttft_s = [first_token.get(i, g.latency_s) for i, g in enumerate(generations)]
     return result
-
-
-def _chunk_ends(chunks) -> list[float]:
-    ends, clock = [], 0.0
-    for chunk in chunks:
-        clock += chunk.total_s
-        ends.append(clock)
-    return ends
 
 
 def _prompts(loaded, settings, requests) -> list[str]:

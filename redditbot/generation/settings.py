@@ -59,7 +59,10 @@ class ModelSettings(BaseModel):
         None, ge=1, description="torch CPU threads (default: torch's choice)."
     )
     batch_size: int = Field(
-        16, ge=1, description="Most sequences (requests x candidates) decoded together."
+        16,
+        ge=1,
+        description="Most sequences (requests x candidates) decoding at once; new requests "
+        "join between decoding steps (continuous batching).",
     )
     max_context_tokens: int = Field(
         2048,

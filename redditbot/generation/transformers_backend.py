@@ -267,20 +267,26 @@ class TransformersGenerator:
         rows = [row for i, r in enumerate(requests) for row in self._rows(i, r, prompts[i])]
         with self._lock:
             pending = self.decoder.submit(rows)
+        by_request: dict[int, list] = {}
+        for row, done in zip(rows, pending, strict=True):
+            by_request.setdefault(row.request_index, []).append((row, done))
+        latency: dict[int, float] = {}  # each request's own, from this call to its last row
         # No decoding thread of our own: every caller with rows still pending drives the shared
         # decoder one step at a time, which moves every caller's rows forward.
-        while not all(p.done for p in pending):
+        while len(latency) < len(requests):
             with self._lock:
                 if not all(p.done for p in pending):
                     self._step()
-        latency = self._clock() - started
+            now = self._clock()
+            for i, decoded in by_request.items():
+                if i not in latency and all(done.done for _, done in decoded):
+                    latency[i] = now - started
         failed = next((p.error for p in pending if p.error is not None), None)
         if failed is not None:
             raise failed
-        results: dict[int, list[tuple[DecodeRow, RowResult]]] = {}
-        for row, done in zip(rows, pending, strict=True):
-            results.setdefault(row.request_index, []).append((row, done.result))
-        return [self._record(r, prompts[i], results[i], latency) for i, r in enumerate(requests)]
+        return [
+            self._record(r, prompts[i], by_request[i], latency[i]) for i, r in enumerate(requests)
+        ]
 
     def _step(self) -> None:
         try:
@@ -316,7 +322,7 @@ class TransformersGenerator:
             model_id=self.loaded.model_id,
             prompt=prompt,
             params=self._params(request),
-            candidates=tuple(self._candidate(result) for _, result in decoded),
+            candidates=tuple(self._candidate(done.result) for _, done in decoded),
             tokens_in=len(decoded[0][0].prompt_ids),
             latency_s=latency,
             backend=self.backend,
