@@ -80,7 +80,7 @@ class GenerateStage:
         with self.sessions.begin() as session:
             jobs = queries.claim_jobs(
                 session, account=self.account, status=Status.QUEUED, owner=self.owner, now=now,
-                lease=self.lease, limit=self.batch,
+                lease=self.lease, limit=self.batch, first=(queries.conversations_first(),),
             )  # fmt: skip
             jobs = [job for job in jobs if self._still_answerable(session, job, now)]
             requests = [self._request(session, job) for job in jobs]

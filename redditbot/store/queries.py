@@ -11,7 +11,7 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select, type_coerce, update
+from sqlalchemy import ColumnElement, case, func, or_, select, type_coerce, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -205,8 +205,11 @@ def claim_jobs(
     limit: int,
     extra: Sequence[Any] = (),
     model: type = ReplyJob,
+    first: Sequence[Any] = (),
 ) -> list[Any]:
     """Lease up to ``limit`` due jobs in ``status``; other instances skip the locked rows.
+
+    Jobs are taken oldest first, after the order ``first`` (e.g. ``conversations_first()``).
 
     ``model`` is any job table with the state-machine columns (reply_jobs, post_jobs). Whether a
     lease is free, and until when the new one runs, is the database's clock; ``now`` (the
@@ -217,7 +220,7 @@ def claim_jobs(
         select(model)
         .where(model.account == account, model.status == status.value, due,
                lease_free(model, session), *extra)
-        .order_by(model.id)
+        .order_by(*first, model.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )  # fmt: skip
@@ -225,6 +228,16 @@ def claim_jobs(
     if jobs:
         _lease(session, model, jobs, owner, db_now(session, lease))
     return jobs
+
+
+CONVERSATION_TRIGGERS = ("mention", "reply_to_bot")
+
+
+def conversations_first() -> Any:
+    """An order for ``claim_jobs``: mentions of the bot and replies to it before ambient jobs.
+
+    Someone who addressed the bot is waiting for its answer; an ambient reply can wait."""
+    return case((ReplyJob.trigger.in_(CONVERSATION_TRIGGERS), 0), else_=1)
 
 
 def _lease(session: Session, model: type, jobs: list[Any], owner: str, until: Any) -> None:

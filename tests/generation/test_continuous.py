@@ -44,10 +44,12 @@ def alone(loaded, one: sampling.DecodeRow) -> tuple[int, ...]:
 
 def run(dec, arrivals: dict[int, list[sampling.DecodeRow]]) -> dict[int, list]:
     """Step ``dec`` until idle, submitting ``arrivals[step]`` before that step."""
-    pending = {}
-    while dec.busy or any(step >= dec.steps for step in arrivals):
-        for one in arrivals.get(dec.steps, []):
+    pending, left = {}, dict(arrivals)
+    while dec.busy or left:
+        for one in left.pop(dec.steps, []):
             pending[one.request_index] = dec.submit([one])[0]
+        if not dec.busy:  # an idle decoder takes no steps: a later arrival would never come
+            raise AssertionError(f"idle at step {dec.steps} before the arrivals at {sorted(left)}")
         dec.step()
     return pending
 
@@ -161,3 +163,32 @@ def test_a_crash_mid_batch_fails_its_rows_and_leaves_the_decoder_usable(loaded, 
         gen.generate([request])
     assert not gen.decoder.busy
     assert gen.generate([request])[0].candidates[0].tokens_out > 0
+
+
+class _AlwaysEnd:
+    """A model whose every pass prefers the end token ``token`` above all others."""
+
+    def __init__(self, model, token: int) -> None:
+        self.model, self.config, self.forward, self.token = (
+            model,
+            model.config,
+            model.forward,
+            token,
+        )
+
+    def __call__(self, **kwargs):
+        out = self.model(**kwargs)
+        out.logits[..., self.token] = 1e4
+        return out
+
+
+def test_the_minimum_length_counts_from_each_rows_own_first_token(loaded):
+    end = loaded.eos_token_ids[0]
+    dec = sampling.ContinuousDecoder(
+        _AlwaysEnd(loaded.model, end), eos_token_ids=[end], device="cpu", max_rows=8,
+        min_new_tokens=1,
+    )  # fmt: skip
+    pending = run(dec, {0: [row(0, 3)], 1: [row(1, 5)], 2: [row(2, 2)]})
+    for done in pending.values():  # late rows too: one token first, then the end token
+        assert done.result.finish_reason == "stop"
+        assert len(done.result.token_ids) == 2 and done.result.token_ids[-1] == end

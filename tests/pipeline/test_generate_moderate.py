@@ -334,3 +334,19 @@ def test_the_reply_budget_comes_from_the_subreddits_stored_human_replies(
     generator = ScriptedGenerator([(CLEAN, -0.5)])
     stages(sqlite_sessions, generator, off)[0].run_once()
     assert generator.requests[0].params.max_new_tokens == off.model.max_new_tokens
+
+
+def test_mentions_and_replies_to_the_bot_are_drafted_before_ambient_jobs(
+    sqlite_sessions, job_id
+) -> None:
+    with sqlite_sessions.begin() as session:  # queued after the ambient job ``job_id``
+        session.get(ReplyJob, job_id).trigger = "question"
+        for target, trigger in (("t1_c1", "mention"), ("t3_p1", "reply_to_bot")):
+            session.get(ReplyJob, queued_job(session, target)).trigger = trigger
+    generator = ScriptedGenerator(*[[(CLEAN, -0.5)]] * 2)
+    generate, _ = stages(sqlite_sessions, generator, settings())
+    generate.batch = 2
+    generate.run_once()
+    with sqlite_sessions() as session:
+        triggers = [session.get(ReplyJob, int(r.key)).trigger for r in generator.requests]
+    assert triggers == ["mention", "reply_to_bot"]
