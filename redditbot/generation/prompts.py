@@ -137,6 +137,12 @@ def build_prompt(
     return _to_transcript(_fit(prompt, tokenizer, max_prompt_tokens, size))
 
 
+def reply_after_prompt(reply: str, prompt_format: str = "chat") -> str:
+    """A reply as it follows its prompt in ``prompt_format`` (what training teaches the model to
+    write there): in a transcript, on the bot's line after ``u/<handle>:`` and a space."""
+    return f" {_one_line(reply)}" if prompt_format == "transcript" else reply
+
+
 def _prompt_of(request: GenerationRequest, tokenizer: PromptTokenizer, default_persona: str):
     markers = tuple(tokenizer.special_tokens)
     persona = (request.persona or default_persona).strip()

@@ -42,6 +42,9 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"  # 'auto' | 'cuda' | 'cpu'
     eval_batch_size: int = 8
+    # the generator's [model] prompt_format, recorded so a resumed run encodes as it started
+    # (runs started before it was recorded were chat)
+    prompt_format: str = "chat"
 
 
 @dataclass(frozen=True)

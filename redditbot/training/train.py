@@ -34,7 +34,7 @@ from redditbot.domain import GenerationRequest
 from redditbot.errors import ConfigError, PermanentError
 from redditbot.generation import transformers_backend as hf
 from redditbot.generation.model_store import locate_model
-from redditbot.generation.prompts import build_messages
+from redditbot.generation.prompts import build_prompt, reply_after_prompt
 from redditbot.generation.settings import ModelSettings
 from redditbot.training import card, lora, runs
 from redditbot.training.dataset import Dataset, Pair, clean_reply
@@ -86,7 +86,7 @@ def encode_pairs(
 
 
 def _encode(pair, prompts, eos_id: int, persona: str, seq_limit: int, config) -> Example | None:
-    reply_ids = prompts.encode(clean_reply(pair.reply))
+    reply_ids = prompts.encode(reply_after_prompt(clean_reply(pair.reply), config.prompt_format))
     if not reply_ids:
         return None
     if len(reply_ids) > config.max_reply_tokens:
@@ -95,10 +95,12 @@ def _encode(pair, prompts, eos_id: int, persona: str, seq_limit: int, config) ->
         reply_ids.append(eos_id)  # only a reply that really ended teaches when to stop
     request = GenerationRequest(key=pair.reply_id, context=pair.context, persona=persona)
     try:
-        messages = build_messages(request, prompts, seq_limit - len(reply_ids))
+        prompt = build_prompt(
+            request, prompts, seq_limit - len(reply_ids), "", config.prompt_format
+        )
     except PermanentError:
         return None  # the prompt cannot be made short enough next to this reply
-    prompt_ids = prompts.encode(prompts.render(messages))
+    prompt_ids = prompts.encode(prompt)
     return Example(tuple(prompt_ids + reply_ids), len(prompt_ids))
 
 
@@ -250,6 +252,7 @@ def train(
         raise ValueError("a new training run needs a dataset")
     else:
         checkpoint = None
+        config = replace(config, prompt_format=model_settings.prompt_format)  # as it generates
     settings = _training_settings(model_settings, config)
     if not resume:
         base = hf.prepare_model(settings, base).model_id

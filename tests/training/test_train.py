@@ -55,16 +55,26 @@ def weights(directory: Path) -> dict:
     return load_file(str(directory / "model.safetensors"))
 
 
-def test_examples_are_the_generators_prompt_then_the_reply(dataset, tiny_model_dir):
-    loaded = hf.load_model(hf.prepare_model(SETTINGS, str(tiny_model_dir)), SETTINGS)
+@pytest.mark.parametrize("prompt_format", ["transcript", "chat"])
+def test_examples_are_the_generators_prompt_then_the_reply(dataset, tiny_model_dir, prompt_format):
+    settings = SETTINGS.model_copy(update={"prompt_format": prompt_format})
+    loaded = hf.load_model(hf.prepare_model(settings, str(tiny_model_dir)), settings)
     pair = dataset.train[1]
-    [example], skipped = train_module.encode_pairs([pair], loaded, PERSONA, CONFIG)
-    generator = hf.TransformersGenerator(loaded, SETTINGS)
+    config = replace(CONFIG, prompt_format=prompt_format)
+    [example], skipped = train_module.encode_pairs([pair], loaded, PERSONA, config)
+    generator = hf.TransformersGenerator(loaded, settings)
     prompt = generator._prompt(GenerationRequest(key="k", context=pair.context, persona=PERSONA))
     decode = loaded.tokenizer.decode
     assert skipped == 0
     assert decode(example.input_ids[: example.prompt_tokens]) == prompt
-    assert decode(example.input_ids[example.prompt_tokens :]) == pair.reply + "<|im_end|>"
+    reply = " " + pair.reply if prompt_format == "transcript" else pair.reply
+    assert decode(example.input_ids[example.prompt_tokens :]) == reply + "<|im_end|>"
+
+
+def test_a_new_run_encodes_in_the_generators_prompt_format(dataset, tiny_model_dir, tmp_path):
+    run(dataset, tiny_model_dir, tmp_path / "run", replace(CONFIG, max_steps=1))
+    saved = json.loads((tmp_path / "run" / "training.json").read_text())["config"]
+    assert saved["prompt_format"] == SETTINGS.prompt_format == "transcript"
 
 
 def test_only_reply_tokens_carry_the_loss(dataset, tiny_model_dir):
