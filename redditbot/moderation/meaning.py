@@ -24,15 +24,18 @@ from redditbot.quality.embeddings import Embedder, SentenceEmbedder, bundled_mod
 
 DATA_DIR = Path(__file__).parent / "data"
 BUNDLED_HEAD = DATA_DIR / "meaning_head.json"
+DEFAULT_THRESHOLD = 0.5  # for a head written before thresholds were chosen by the trainer
 
 
 @dataclass(frozen=True)
 class MeaningHead:
-    """One-vs-rest logistic regressions: ``sigmoid(weights @ vector + bias)`` per category."""
+    """One-vs-rest logistic regressions: ``sigmoid(weights @ vector + bias)`` per category,
+    with the per-category thresholds the training command chose by cross-validation."""
 
     categories: tuple[str, ...]
     weights: np.ndarray  # (categories, dimensions)
     bias: np.ndarray  # (categories,)
+    thresholds: dict[str, float]  # category -> threshold (DEFAULT_THRESHOLD when not recorded)
 
     @classmethod
     def load(cls, path: Path) -> MeaningHead:
@@ -55,7 +58,15 @@ class MeaningHead:
                 f"moderation.meaning.head: {path}: weights {weights.shape} and bias {bias.shape} "
                 f"do not fit {len(data['categories'])} categories"
             )
-        return cls(tuple(data["categories"]), weights, bias)
+        chosen = data.get("thresholds", {})
+        unknown = set(chosen) - set(data["categories"])
+        if unknown:
+            raise ConfigError(
+                f"moderation.meaning.head: {path}: thresholds name unknown categories "
+                f"{sorted(unknown)}"
+            )
+        thresholds = {c: float(chosen.get(c, DEFAULT_THRESHOLD)) for c in data["categories"]}
+        return cls(tuple(data["categories"]), weights, bias, thresholds)
 
     def scores(self, vectors: np.ndarray) -> np.ndarray:
         """(texts, categories) probabilities for (texts, dimensions) embeddings."""
@@ -75,6 +86,11 @@ class MeaningClassifier:
     @property
     def categories(self) -> tuple[str, ...]:
         return self.head().categories
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        """The head's own per-category thresholds (settings may override them)."""
+        return self.head().thresholds
 
     def head(self) -> MeaningHead:
         with self._lock:

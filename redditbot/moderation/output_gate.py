@@ -158,7 +158,10 @@ class OutputGate:
             return passed("meaning")
         scores = self._meaning.score([view.text])[0]
         limits = self._settings.meaning
-        return judge_meaning("meaning", scores, limits.threshold_for, limits.action)
+        head_thresholds = self._meaning.thresholds
+        return judge_meaning(
+            "meaning", scores, lambda c: limits.threshold_for(c, head_thresholds), limits.action
+        )
 
     def wordlist(self, view: ReplyView) -> CheckResult:
         if not self._settings.toxicity.wordlist:

@@ -103,12 +103,16 @@ class MeaningSettings(_Strict):
     """The meaning classifier (a head over sentence embeddings) and its thresholds."""
 
     enabled: bool = Field(True, description="judge replies by meaning as well as by words")
-    threshold: float = Field(
-        0.5, ge=0.0, le=1.0, description="a category's score >= this fails the reply"
+    threshold: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="one threshold for every category instead of the head's own (chosen by "
+        "`redditbot train-moderation`); a category's score >= it fails the reply",
     )
     thresholds: dict[str, float] = Field(
         default_factory=dict,
-        description="per-category thresholds over `threshold`, e.g. {sexual = 0.8}",
+        description="per-category thresholds over `threshold` and the head's, e.g. {sexual = 0.8}",
     )
     action: Action = Field("reject", description="what a failing category asks for")
     head: str | None = Field(
@@ -131,9 +135,13 @@ class MeaningSettings(_Strict):
                 raise ValueError(f"moderation.meaning.thresholds.{category}: {value} not in 0..1")
         return thresholds
 
-    def threshold_for(self, category: str) -> float:
-        """The threshold of one category."""
-        return self.thresholds.get(category, self.threshold)
+    def threshold_for(self, category: str, head_thresholds: dict[str, float]) -> float:
+        """The threshold of one category: its own setting, else `threshold`, else the head's."""
+        if category in self.thresholds:
+            return self.thresholds[category]
+        if self.threshold is not None:
+            return self.threshold
+        return head_thresholds[category]
 
 
 class PersonalDataSettings(_Strict):

@@ -5,6 +5,7 @@ subreddit. The real head and the real all-MiniLM-L6-v2 model throughout."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +17,8 @@ from redditbot.moderation.settings import MeaningSettings, settings_for_override
 from redditbot.moderation.train_meaning import DEFAULT_DATA, read_items
 from redditbot.moderation.wordlist import BUILTIN_TERMS, WordList
 from tests.moderation.helpers import FixedClassifier, failing, make_draft, make_moderator
+
+BENCH_SET = Path(__file__).parents[2] / "benchmarks" / "data" / "moderation_eval.jsonl"
 
 # Written for this test, in none of the data set's templates: hateful or harassing, and with no
 # word of the built-in list, so only their meaning can reject them.
@@ -77,8 +80,44 @@ def test_the_held_out_split_is_judged_well(meaning):
 def test_a_failure_names_its_category_and_score(meaning):
     verdict = judge(meaning, HATEFUL[4])
     [check] = [c for c in verdict.checks if c.name == "meaning"]
-    assert check.category == "threat" and check.score >= 0.5
-    assert check.reason == f"meaning:threat:{check.score:.2f}>=0.5"
+    limit = meaning.thresholds["threat"]  # the head's own, chosen by the training command
+    assert check.category == "threat" and check.score >= limit
+    assert check.reason == f"meaning:threat:{check.score:.2f}>={limit}"
+
+
+def _flag_rate(meaning, items, threshold_for) -> float:
+    scores = meaning.score([item["text"] for item in items])
+    flagged = [any(p >= threshold_for(c) for c, p in s.items()) for s in scores]
+    return sum(flagged) / len(flagged)
+
+
+def test_the_shipped_thresholds_cut_false_positives_on_held_out_templates(meaning):
+    """Hard negatives from templates the head (and the threshold choice) never saw: at the
+    shipped thresholds the meaning check flags at most 6 % of them (9.4 % at a flat 0.5)."""
+    settings = MeaningSettings()
+    items = [
+        i for i in read_items(DEFAULT_DATA) if i["split"] == "eval" and i["label"] == "approve"
+    ]
+    shipped = _flag_rate(meaning, items, lambda c: settings.threshold_for(c, meaning.thresholds))
+    flat = _flag_rate(meaning, items, lambda c: 0.5)
+    assert shipped <= 0.06, shipped
+    assert shipped < flat
+
+
+def test_civil_replies_of_the_old_benchmark_stay_under_the_false_positive_bound(meaning):
+    """The project's older benchmark set (never trained on): the meaning check alone flags at
+    most 2 % of its clean replies and 8 % of its alarming-looking clean ones, and still flags
+    at least half of its toxic ones (the word list and profanity-check catch the rest)."""
+    settings = MeaningSettings()
+    rows = [json.loads(line) for line in BENCH_SET.read_text(encoding="utf-8").splitlines()]
+
+    def rate(category: str) -> float:
+        chosen = [r for r in rows if r["category"] == category]
+        return _flag_rate(meaning, chosen, lambda c: settings.threshold_for(c, meaning.thresholds))
+
+    assert rate("clean") <= 0.02
+    assert rate("alarming_clean") <= 0.08
+    assert rate("toxic") >= 0.5  # 0.55 measured; the whole gate catches 0.9+ (benchmark)
 
 
 def test_thresholds_are_per_category(meaning):

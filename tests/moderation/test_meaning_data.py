@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 
+import numpy as np
+import pytest
+
+from redditbot.moderation.meaning import BUNDLED_HEAD, MeaningHead
 from redditbot.moderation.meaning_templates import REJECT_CATEGORIES
-from redditbot.moderation.train_meaning import DEFAULT_DATA, generate_items, read_items
+from redditbot.moderation.train_meaning import (
+    DEFAULT_DATA,
+    MIN_THRESHOLD,
+    choose_thresholds,
+    fit_head,
+    generate_items,
+    read_items,
+)
 
 
 def test_the_committed_data_set_is_what_the_generator_writes():
@@ -31,3 +43,24 @@ def test_train_and_eval_share_no_template_and_no_text():
     assert not {i["text"] for i in train} & {i["text"] for i in held}
     for category in {i["category"] for i in items}:
         assert any(i["category"] == category for i in held), category
+
+
+@pytest.mark.slow
+def test_the_shipped_thresholds_and_weights_are_what_the_training_command_makes():
+    """Retraining on the training split (the real embeddings, the same seed) reproduces the
+    bundled head's weights and the thresholds its grouped cross-validation chose; the held-out
+    split plays no part in the choice."""
+    from redditbot.quality.embeddings import SentenceEmbedder, bundled_model_dir
+
+    head = json.loads(BUNDLED_HEAD.read_text(encoding="utf-8"))
+    train = [i for i in read_items(DEFAULT_DATA) if i["split"] == "train"]
+    embedder = SentenceEmbedder(bundled_model_dir(), batch_size=64)
+    vectors = np.asarray(embedder.embed([i["text"] for i in train]), dtype=np.float32)
+    choice = choose_thresholds(vectors, train)
+    assert choice["thresholds"] == head["thresholds"]
+    assert choice["figures_cv"] == head["threshold_choice"]["figures_cv"]
+    assert all(head["thresholds"][c] >= MIN_THRESHOLD for c in REJECT_CATEGORIES)
+    refit = fit_head(vectors, train)
+    assert np.allclose(refit["weights"], head["weights"], atol=1e-4)
+    assert np.allclose(refit["bias"], head["bias"], atol=1e-4)
+    assert MeaningHead.load(BUNDLED_HEAD).thresholds == head["thresholds"]
