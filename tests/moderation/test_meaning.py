@@ -108,12 +108,11 @@ def test_civil_replies_of_the_old_benchmark_stay_under_the_false_positive_bound(
     """The project's older benchmark set (never trained on): the meaning check alone flags at
     most 2 % of its clean replies and 8 % of its alarming-looking clean ones, and still flags
     at least half of its toxic ones (the word list and profanity-check catch the rest)."""
-    settings = MeaningSettings()
     rows = [json.loads(line) for line in BENCH_SET.read_text(encoding="utf-8").splitlines()]
 
-    def rate(category: str) -> float:
-        chosen = [r for r in rows if r["category"] == category]
-        return _flag_rate(meaning, chosen, lambda c: settings.threshold_for(c, meaning.thresholds))
+    def rate(category: str) -> float:  # through the output gate, at the default settings
+        chosen = [r["text"] for r in rows if r["category"] == category]
+        return sum("meaning" in failing(judge(meaning, text)) for text in chosen) / len(chosen)
 
     assert rate("clean") <= 0.02
     assert rate("alarming_clean") <= 0.08
