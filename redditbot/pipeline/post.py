@@ -99,9 +99,11 @@ class Poster:
         try:
             self.post(job)
         except TransientError as exc:
-            # The outcome is unknown: the job stays in `posting` until its lease runs out,
-            # then reconciliation decides (never a blind retry).
+            # The outcome is unknown: the job stays in `posting` and reconciliation decides
+            # (never a blind retry), once Reddit can no longer be working on the request.
             log.warning("job %s: posting interrupted (%s); will reconcile", job.id, exc)
+            with self.sessions.begin() as session:
+                queries.end_lease(session, ReplyJob, job.id, self.owner)
             self._event("post_interrupted", str(exc), job)
 
     def post(self, job: ReplyJob) -> None:

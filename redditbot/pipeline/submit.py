@@ -468,8 +468,10 @@ class PostSender:
         for job in jobs:
             try:
                 self.send(job)
-            except TransientError as exc:  # outcome unknown: reconciled once the lease ends
+            except TransientError as exc:  # outcome unknown: reconciled after the in-flight window
                 log.warning("post job %s: submit interrupted (%s); will reconcile", job.id, exc)
+                with self.sessions.begin() as session:
+                    queries.end_lease(session, PostJob, job.id, self.owner)
                 self._event("submit_interrupted", str(exc), job)
         return handled + len(jobs)
 

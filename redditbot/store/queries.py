@@ -255,6 +255,18 @@ def _lease(session: Session, model: type, jobs: list[Any], owner: str, until: An
         set_committed_value(job, "lease_expires_at", expiry[job.id])
 
 
+def end_lease(session: Session, model: type, job_id: int, owner: str) -> None:
+    """The holder's request is over (it failed with its outcome unknown): its lease ends now,
+    on the database's clock, so the job is stale ``in_flight`` later rather than a lease later.
+    A lease another instance holds by now is left alone."""
+    session.execute(
+        update(model)
+        .where(model.id == job_id, model.lease_owner == owner)
+        .values(lease_expires_at=db_now(session))
+        .execution_options(synchronize_session=False)
+    )
+
+
 def jobs_in_posting(
     session: Session, *, account: str, stale_only: bool, in_flight: timedelta = timedelta(),
     model: type = ReplyJob,

@@ -122,9 +122,7 @@ def two_instances(tmp_path, live_sandbox, fake_openai, pg_empty_url):
     )  # fmt: skip
     text = config.read_text().replace("housekeeping_interval = 5", "housekeeping_interval = 5\n"
                                       "feed_lease = 3")  # fmt: skip
-    # leases, not moderation: the meaning classifier's model load (~30 s on a busy machine,
-    # once per instance) would eat the time the waves have
-    config.write_text(text + "\n[moderation.meaning]\nenabled = false\n")
+    config.write_text(text)  # write_config turns the meaning classifier off (start-up time)
     instances = Instances(load_settings(config))
     instances.config = config
     yield instances

@@ -17,10 +17,11 @@ DEFAULT_POLICY = PostPolicy()
 REPLY = "Try pathlib: Path('notes.txt').read_text() does it in one line."
 
 
-def make_poster(gateway, sessions, clock, policy=DEFAULT_POLICY, owner="instance-1") -> Poster:
+def make_poster(gateway, sessions, clock, policy=DEFAULT_POLICY, owner="instance-1",
+                in_flight=PosterLimits.in_flight) -> Poster:  # fmt: skip
     return Poster(gateway, sessions, account="bot", bot_username=DEMO_BOT, owner=owner,
                   policy=lambda _sub: policy, clock=clock,
-                  limits=PosterLimits(lease=timedelta(minutes=5)))  # fmt: skip
+                  limits=PosterLimits(lease=timedelta(minutes=5), in_flight=in_flight))  # fmt: skip
 
 
 def approved_job(sessions, clock, target: str, subreddit: str = "learnpython") -> int:
@@ -186,6 +187,21 @@ def test_lost_response_after_the_write_never_duplicates(
     assert len(bot_replies(world, target)) == 1
     with sessions() as session:
         assert session.scalars(select(PostedReply)).one().reconciled
+
+
+def test_an_interrupted_post_is_reconciled_after_the_in_flight_window_not_a_whole_lease(
+    world, sandbox, gateway, sessions, clock, target
+) -> None:
+    """The sender's request is over once it failed: only a Reddit still working on it can
+    create the comment now, for at most ``in_flight``; the rest of the lease protects nothing."""
+    job_id = approved_job(sessions, clock, target)
+    sandbox.faults.add("/api/comment", after_write=True, drop=True)
+    make_poster(gateway, sessions, clock, in_flight=timedelta(hours=1)).run_once()
+    make_poster(gateway, sessions, clock, in_flight=timedelta(hours=1)).run_once()
+    assert job_row(sessions, job_id).status == "posting"  # inside the window: left alone
+    make_poster(gateway, sessions, clock, in_flight=timedelta(0)).run_once()
+    assert job_row(sessions, job_id).status == "posted"  # the 5-minute lease was not waited out
+    assert len(bot_replies(world, target)) == 1
 
 
 def test_failed_write_is_sent_again_after_reconciliation(
