@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 from types import SimpleNamespace
 
@@ -13,11 +14,13 @@ from redditbot.generation.settings import ModelSettings
 
 
 class FakeContext:
-    """The CLI's Context as far as commands use it: settings and print."""
+    """The CLI's Context as far as commands use it: settings, print and the error stream
+    (not a terminal, so progress comes as plain lines)."""
 
     def __init__(self, settings: ModelSettings) -> None:
         self.settings = SimpleNamespace(model=settings)
         self.lines: list[str] = []
+        self.err = io.StringIO()
 
     def print(self, *parts: object) -> None:
         self.lines.append(" ".join(str(p) for p in parts))

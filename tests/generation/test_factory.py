@@ -92,7 +92,9 @@ def test_build_generator_shares_one_loaded_model_between_callers(tiny_model_dir,
 
 def test_per_request_model_override_uses_that_model(tiny_model_dir, tiny_plain_model_dir, thread):
     cache = ModelCache()
-    generator = build_generator(ModelSettings(name=str(tiny_model_dir), device="cpu"), cache)
+    # the chat format, where each model's own template shows (a transcript is the same for all)
+    settings = ModelSettings(name=str(tiny_model_dir), device="cpu", prompt_format="chat")
+    generator = build_generator(settings, cache)
     results = generator.generate(
         [
             GenerationRequest("chat", thread, params=GREEDY),
