@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import threading
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -92,6 +93,7 @@ class ContinuousDecoder:
         )
         self.min_new_tokens = min_new_tokens
         self.waiting: deque[tuple[DecodeRow, PendingRow]] = deque()
+        self._waiting_lock = threading.Lock()  # submit comes from any thread, step from one
         self.active: list[tuple[DecodeRow, PendingRow]] = []  # in batch-row order
         self.batch: _Batch | None = None
         self.sampler: RowSampler | None = None
@@ -99,9 +101,11 @@ class ContinuousDecoder:
         self.steps = 0
 
     def submit(self, rows: Sequence[DecodeRow]) -> list[PendingRow]:
-        """Queue rows to join at the next step; each one's ``result`` is set when it finishes."""
+        """Queue rows to join at the next step; each one's ``result`` is set when it finishes.
+        Safe to call from any thread, also while another thread is inside ``step``."""
         pending = [PendingRow() for _ in rows]
-        self.waiting.extend(zip(rows, pending, strict=True))
+        with self._waiting_lock:
+            self.waiting.extend(zip(rows, pending, strict=True))
         return pending
 
     @property
@@ -135,16 +139,18 @@ class ContinuousDecoder:
 
     def abort(self, error: Exception) -> None:
         """Fail every row in flight or waiting with ``error`` and start afresh (after a crash)."""
-        for _, out in [*self.active, *self.waiting]:
+        with self._waiting_lock:
+            waiting, self.waiting = list(self.waiting), deque()
+        for _, out in [*self.active, *waiting]:
             out.error = error
-        self.waiting.clear()
         self.active, self.batch, self.sampler, self.logits = [], None, None, None
 
     def _admit(self) -> None:
         free = self.max_rows - len(self.active)
-        if not self.waiting or free <= 0:
+        with self._waiting_lock:
+            joining = [self.waiting.popleft() for _ in range(min(free, len(self.waiting)))]
+        if not joining:
             return
-        joining = [self.waiting.popleft() for _ in range(min(free, len(self.waiting)))]
         rows = [row for row, _ in joining]
         logits, batch = prefill(self.model, rows, self.device)
         sampler = RowSampler(rows, logits.shape[-1], self.device)

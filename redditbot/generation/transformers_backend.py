@@ -258,15 +258,17 @@ class TransformersGenerator:
             max_rows=settings.batch_size,
             min_new_tokens=MIN_REPLY_TOKENS,  # per row: counted from the row's own first token
         )
-        self._lock = threading.Lock()  # one step at a time: the decoder is not thread-safe
+        # One caller at a time steps the decoder (it is not thread-safe); the others wait for
+        # that step, which moves their rows too, and are woken after it.
+        self._stepped = threading.Condition()
+        self._driving = False
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[Generation]:
         """Replies for all requests; returns when they are done, whatever else is decoding."""
         started = self._clock()
         prompts = [self._prompt(request) for request in requests]
         rows = [row for i, r in enumerate(requests) for row in self._rows(i, r, prompts[i])]
-        with self._lock:
-            pending = self.decoder.submit(rows)
+        pending = self.decoder.submit(rows)  # joins at the next step, whoever takes it
         by_request: dict[int, list] = {}
         for row, done in zip(rows, pending, strict=True):
             by_request.setdefault(row.request_index, []).append((row, done))
@@ -274,9 +276,7 @@ class TransformersGenerator:
         # No decoding thread of our own: every caller with rows still pending drives the shared
         # decoder one step at a time, which moves every caller's rows forward.
         while len(latency) < len(requests):
-            with self._lock:
-                if not all(p.done for p in pending):
-                    self._step()
+            self._step_or_wait(pending)
             now = self._clock()
             for i, decoded in by_request.items():
                 if i not in latency and all(done.done for _, done in decoded):
@@ -287,6 +287,22 @@ class TransformersGenerator:
         return [
             self._record(r, prompts[i], by_request[i], latency[i]) for i, r in enumerate(requests)
         ]
+
+    def _step_or_wait(self, pending) -> None:
+        """Take one step of the shared decoder, or wait for the step another caller is taking
+        (a lock taken step by step would let the caller holding it starve the others)."""
+        with self._stepped:
+            if self._driving:
+                self._stepped.wait(timeout=1.0)  # bounded: a missed wake-up costs a second
+                return
+            self._driving = True
+        try:
+            if not all(p.done for p in pending):
+                self._step()
+        finally:
+            with self._stepped:
+                self._driving = False
+                self._stepped.notify_all()
 
     def _step(self) -> None:
         try:

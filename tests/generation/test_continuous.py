@@ -120,15 +120,28 @@ def test_a_request_from_another_caller_joins_a_running_generate_call(loaded, thr
         late_done_at.append(gen.decoder.steps)
 
     callers: list[threading.Thread] = []
+    queued = threading.Event()
 
     def on_step(rows: int) -> None:  # the third step of the big call lets another caller in
         if gen.decoder.steps == 3 and not callers:
             callers.append(threading.Thread(target=late_caller))
             callers[0].start()
+            # its rows are queued before the next step: from here on, its answer may come only
+            # from the decoder letting it join (not from thread timing)
+            assert queued.wait(30)
 
     gen = hf.TransformersGenerator(
         loaded, ModelSettings(device="cpu", batch_size=8), on_step=on_step
     )
+    submit = gen.decoder.submit
+
+    def submit_and_tell(rows):
+        pending = submit(rows)
+        if callers:
+            queued.set()
+        return pending
+
+    gen.decoder.submit = submit_and_tell
     batch = [
         GenerationRequest(f"job-{i}", replace(thread, target_body="Memory? " * i), params=long)
         for i in range(1, 4)
