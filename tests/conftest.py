@@ -10,8 +10,10 @@ from pathlib import Path
 
 import prawcore.sessions
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
 
 from redditbot.store import migrate
+from redditbot.store.engine import make_engine, session_factory
 from tests.promise import unavailable
 
 PG_BASE = os.environ.get("REDDITBOT_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
@@ -83,6 +85,14 @@ def db_url(empty_db_url: str) -> str:
     """A database on each backend with the schema built by the migrations."""
     migrate.upgrade(empty_db_url)
     return empty_db_url
+
+
+@pytest.fixture
+def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
+    """Sessions on a migrated database (SQLite and PostgreSQL)."""
+    engine = make_engine(db_url)
+    yield session_factory(engine)
+    engine.dispose()
 
 
 @pytest.fixture

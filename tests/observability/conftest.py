@@ -56,14 +56,6 @@ def get(url: str) -> Reply:
 
 
 @pytest.fixture
-def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
-    """Sessions on a migrated database (SQLite and PostgreSQL)."""
-    engine = make_engine(db_url)
-    yield session_factory(engine)
-    engine.dispose()
-
-
-@pytest.fixture
 def sqlite_sessions(sqlite_empty_url: str) -> Iterator[sessionmaker[Session]]:
     """Sessions on a migrated SQLite file, for tests that are not about the queries."""
     from redditbot.store import migrate

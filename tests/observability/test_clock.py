@@ -13,16 +13,8 @@ from redditbot.observability.health import BotHealth
 from redditbot.observability.server import Endpoints
 from redditbot.reddit.gateway import PrawGateway
 from redditbot.reddit.sandbox import SandboxServer, World
-from redditbot.store.engine import make_engine, session_factory
 from redditbot.store.models import Event
 from tests.pipeline.conftest import reddit_settings
-
-
-@pytest.fixture
-def sessions(db_url: str):
-    engine = make_engine(db_url)
-    yield session_factory(engine)
-    engine.dispose()
 
 
 @pytest.fixture

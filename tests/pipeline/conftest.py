@@ -86,13 +86,6 @@ def gateway(sandbox: SandboxServer) -> PrawGateway:
 
 
 @pytest.fixture
-def sessions(db_url: str):
-    engine = make_engine(db_url)
-    yield session_factory(engine)
-    engine.dispose()
-
-
-@pytest.fixture
 def sqlite_sessions(sqlite_empty_url: str):
     from redditbot.store import migrate
 

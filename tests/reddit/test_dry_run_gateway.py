@@ -6,25 +6,18 @@ from collections.abc import Callable
 
 import pytest
 
-from redditbot.config import RedditSettings
 from redditbot.errors import DryRunViolation
 from redditbot.reddit.gateway import PrawGateway, is_read_only
 from redditbot.reddit.sandbox import (
     DEMO_BOT,
-    DEMO_CLIENT_ID,
-    DEMO_CLIENT_SECRET,
-    DEMO_PASSWORD,
     SandboxServer,
     World,
 )
+from tests.pipeline.conftest import reddit_settings
 
 
 def gateway_for(server: SandboxServer, *, dry_run: bool) -> PrawGateway:
-    return PrawGateway(RedditSettings(
-        client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET, username=DEMO_BOT,
-        password=DEMO_PASSWORD, user_agent="test:redditbot:0.1 (by /u/redditbot)",
-        oauth_url=server.url, reddit_url=server.url, short_url=server.url, ratelimit_seconds=0,
-    ), dry_run=dry_run)  # fmt: skip
+    return PrawGateway(reddit_settings(server), dry_run=dry_run)
 
 
 @pytest.fixture

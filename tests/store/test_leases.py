@@ -14,18 +14,10 @@ from sqlalchemy import select
 from redditbot.domain import Status
 from redditbot.pipeline.submit import PostWriter
 from redditbot.store import queries
-from redditbot.store.engine import make_engine, session_factory
 from redditbot.store.models import PollCursor, PostJob, ReplyJob
 
 AHEAD = timedelta(days=1)
 LEASE = timedelta(minutes=10)
-
-
-@pytest.fixture
-def sessions(db_url: str):
-    engine = make_engine(db_url)
-    yield session_factory(engine)
-    engine.dispose()
 
 
 def ahead() -> datetime:

@@ -12,19 +12,11 @@ from sqlalchemy import select
 
 from redditbot.daemon_commands import add_commands
 from redditbot.errors import EXIT_FAILURE
-from redditbot.store.engine import make_engine, session_factory
 from redditbot.store.models import Event, ModerationVerdictRow, PostJob, ReplyJob
 from redditbot.store.review import NotHeld, ReviewDecision, review_post, review_reply
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 DRAFT = "Use pathlib: Path('notes.txt').read_text()."
-
-
-@pytest.fixture
-def sessions(db_url: str):
-    engine = make_engine(db_url)
-    yield session_factory(engine)
-    engine.dispose()
 
 
 def held_reply(sessions, status: str = "pending_review") -> int:

@@ -11,7 +11,6 @@ from starlette.testclient import TestClient
 
 from redditbot.domain import Comment, Submission
 from redditbot.store import queries
-from redditbot.store.engine import make_engine, session_factory
 from redditbot.store.models import (
     GenerationRow,
     ModerationVerdictRow,
@@ -29,13 +28,6 @@ XSS = "<img src=x onerror=alert(1)>"
 DRAFT = "Path('notes.txt').read_text() gives you the whole file."
 OTHER = "open('notes.txt').read() also works, and closes nothing."
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
-
-
-@pytest.fixture
-def sessions(db_url: str):
-    engine = make_engine(db_url)
-    yield session_factory(engine)
-    engine.dispose()
 
 
 def _thread(session) -> None:
