@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 
 from redditbot.config import Settings
 from redditbot.domain import Clock, Generator, RedditGateway, Status, utcnow
-from redditbot.errors import StoreError
+from redditbot.errors import InstanceLocked
 from redditbot.moderation.meaning import MeaningCache
 from redditbot.observability.clock import ClockCheck
 from redditbot.pipeline.generate import GenerateStage
@@ -66,7 +66,8 @@ class InstanceLock:
             fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             self._file.close()
-            raise StoreError(
+            self._file = None  # not held: release() (the caller's clean-up) has nothing to drop
+            raise InstanceLocked(
                 f"another redditbot is already running on {self.path.with_suffix('')}; "
                 "SQLite supports one instance (use PostgreSQL to run several)"
             ) from None

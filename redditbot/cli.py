@@ -24,6 +24,7 @@ from redditbot import __version__
 from redditbot.errors import (
     EXIT_CONFIG,
     EXIT_INTERRUPTED,
+    EXIT_TEMPFAIL,
     EXIT_UNAVAILABLE,
     EXIT_USAGE,
     RedditbotError,
@@ -58,6 +59,8 @@ EXIT_CODES = f"""exit codes:
   1    a check failed, or the command could not do what was asked
   {EXIT_USAGE}    usage: unknown command or option
   {EXIT_UNAVAILABLE}   Reddit or the database is unavailable (EX_UNAVAILABLE): try again later
+  {EXIT_TEMPFAIL}   another redditbot already runs on this SQLite file (EX_TEMPFAIL): start it
+       again once that one has stopped, or move to PostgreSQL to run several
   {EXIT_CONFIG}   configuration (EX_CONFIG): bot.toml, secrets, credentials, the model, or a
        database schema that needs `redditbot db upgrade`; restarting will not help, fixing will
   {EXIT_INTERRUPTED}  interrupted (Ctrl-C)

@@ -12,6 +12,7 @@ EXIT_OK = 0
 EXIT_FAILURE = 1  # a check failed, or the command could not do what was asked
 EXIT_USAGE = 2  # argparse's own code for an unknown command or option
 EXIT_UNAVAILABLE = 69  # EX_UNAVAILABLE: Reddit or the database cannot be reached; retry later
+EXIT_TEMPFAIL = 75  # EX_TEMPFAIL: another daemon holds the SQLite file; start once it has stopped
 EXIT_CONFIG = 78  # EX_CONFIG: bot.toml, secrets, credentials, model or schema need fixing first
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
 
@@ -30,6 +31,12 @@ class ConfigError(RedditbotError):
 
 class StoreError(RedditbotError):
     """A database operation was refused or failed (see the two kinds below)."""
+
+
+class InstanceLocked(StoreError):
+    """Another daemon already runs on this SQLite file (it holds the instance lock)."""
+
+    exit_code = EXIT_TEMPFAIL
 
 
 class StoreUnavailable(StoreError):

@@ -14,7 +14,14 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from redditbot import cli, daemon_commands
-from redditbot.errors import EXIT_CONFIG, EXIT_INTERRUPTED, EXIT_UNAVAILABLE, EXIT_USAGE
+from redditbot.app import InstanceLock
+from redditbot.errors import (
+    EXIT_CONFIG,
+    EXIT_INTERRUPTED,
+    EXIT_TEMPFAIL,
+    EXIT_UNAVAILABLE,
+    EXIT_USAGE,
+)
 from tests.daemon.conftest import write_config
 
 
@@ -69,9 +76,9 @@ def closed_port() -> int:
 
 def test_help_documents_every_exit_code() -> None:
     text = cli.build_parser().format_help()
-    for code in (EXIT_USAGE, EXIT_UNAVAILABLE, EXIT_CONFIG, EXIT_INTERRUPTED):
+    for code in (EXIT_USAGE, EXIT_UNAVAILABLE, EXIT_TEMPFAIL, EXIT_CONFIG, EXIT_INTERRUPTED):
         assert re.search(rf"^  {code}\s+\S", text, re.MULTILINE), (code, text)
-    assert "EX_CONFIG" in text and "EX_UNAVAILABLE" in text
+    assert "EX_CONFIG" in text and "EX_UNAVAILABLE" in text and "EX_TEMPFAIL" in text
 
 
 def test_an_unknown_option_is_a_usage_error() -> None:
@@ -126,6 +133,22 @@ def test_run_once_against_an_unreachable_reddit_exits_69(tmp_path, prawcore_retr
     code, out, err = run_main("--config", str(config), "run", "--once")
     assert code == EXIT_UNAVAILABLE, (out, err)
     assert "Traceback" not in err and err.strip().startswith("redditbot: error: me:")
+
+
+def test_a_second_daemon_on_one_sqlite_file_exits_75(tmp_path) -> None:
+    """Not 1 (a failure) nor 78 (systemd would give up): the file is busy, try again later."""
+    dead = f"http://127.0.0.1:{closed_port()}"
+    db_url = f"sqlite:///{tmp_path / 'bot.db'}"
+    config = write_config(tmp_path / "bot.toml", sandbox_url=dead, db_url=db_url,
+                          openai_url=f"{dead}/v1")  # fmt: skip
+    other = InstanceLock(db_url)
+    other.acquire()
+    try:
+        code, out, err = run_main("--config", str(config), "run", "--once")
+    finally:
+        other.release()
+    assert code == EXIT_TEMPFAIL == 75, (out, err)
+    assert "another redditbot is already running" in err and "Traceback" not in err
 
 
 def test_interrupted_exits_130_and_a_bug_keeps_its_traceback(monkeypatch) -> None:

@@ -25,6 +25,8 @@ HISTORY_COLUMNS = (
     "job_id, subreddit, status, reason, target_author, target_excerpt, reply_text, model, "
     "created_at, posted_at, reply_fullname"
 )
+# JSON is for scripts, which need the thread item a job answers (the table shows its author)
+HISTORY_JSON_COLUMNS = f"{HISTORY_COLUMNS}, target_fullname"
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -115,7 +117,7 @@ def show_history(ctx: Context, args: argparse.Namespace) -> int:
 
 def render_history(url: str, filters: argparse.Namespace, *, as_json: bool = False) -> str:
     """The history for ``filters`` (subreddit, status, since, limit): a table, or JSON."""
-    query, params = _history_query(filters)
+    query, params = _history_query(filters, HISTORY_JSON_COLUMNS if as_json else HISTORY_COLUMNS)
     engine = make_engine(url, read_only=True)
     try:
         with engine.connect() as connection:
@@ -126,7 +128,7 @@ def render_history(url: str, filters: argparse.Namespace, *, as_json: bool = Fal
         engine.dispose()
 
 
-def _history_query(args: argparse.Namespace):
+def _history_query(args: argparse.Namespace, columns: str = HISTORY_COLUMNS):
     filters, params = [], {"limit": args.limit}
     if args.subreddit:
         filters.append("lower(subreddit) = lower(:subreddit)")
@@ -138,7 +140,7 @@ def _history_query(args: argparse.Namespace):
         filters.append("created_at >= :since")
         params["since"] = parse_since(args.since)
     where = f"WHERE {' AND '.join(filters)}" if filters else ""
-    sql = f"SELECT {HISTORY_COLUMNS} FROM reply_history {where} ORDER BY job_id DESC LIMIT :limit"
+    sql = f"SELECT {columns} FROM reply_history {where} ORDER BY job_id DESC LIMIT :limit"
     query = text(sql)
     if args.since:
         query = query.bindparams(bindparam("since", type_=UTCDateTime()))

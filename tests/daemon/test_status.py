@@ -73,5 +73,7 @@ def test_every_listing_command_prints_one_json_document(db_url: str, monkeypatch
     history = json_of("history")
     assert sorted(row["status"] for row in history) == sorted(status for _, status in JOBS)
     assert all(row["reply_text"] == LONG for row in history)
+    by_target = {row["target_fullname"]: row["status"] for row in history}
+    assert by_target == dict(JOBS)  # scripts can tell which item each job answers
     rows = json_of("sql", "SELECT target_fullname AS t FROM reply_jobs ORDER BY 1")
     assert rows == [{"t": target} for target, _ in JOBS]

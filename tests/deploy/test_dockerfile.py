@@ -90,9 +90,25 @@ def test_install_steps_follow_the_makefile(pairs) -> None:
     # Torch first, with the same pin (CPU build), then the package itself.
     assert args_of(pairs)["TORCH_SPEC"] == makefile_default("TORCH_SPEC")
     torch_at = next(i for i, s in enumerate(steps) if '"$TORCH_SPEC"' in s)
-    package_at = next(i for i, s in enumerate(steps) if re.search(r"pip\" install .*\.whl$", s))
+    package_at = next(i for i, s in enumerate(steps) if WHEEL_INSTALL.search(s))
     assert torch_at < package_at
     assert args_of(pairs)["TORCH_INDEX_URL"].endswith("/whl/cpu")
+
+
+WHEEL_INSTALL = re.compile(
+    r'pip" install --quiet "\$\(echo /tmp/wheels/redditbot-\*\.whl\)\[(?P<extras>[\w,-]+)\]"$'
+)
+
+
+def test_the_image_has_the_web_extra(pairs) -> None:
+    """`redditbot web` (the review and history pages) runs in the image, as in `make venv`."""
+    import tomllib
+
+    (install,) = [m for s in run_steps(final_stage(pairs)) if (m := WHEEL_INSTALL.search(s))]
+    extras = set(install["extras"].split(","))
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert "web" in extras and extras <= set(project["optional-dependencies"]), extras
+    assert "dev" not in extras  # test tools stay out of the image
 
 
 def final_stage(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -111,7 +127,7 @@ def test_package_installed_from_its_wheel_not_editable(pairs) -> None:
     assert ("COPY", "--from=wheel /wheels /tmp/wheels") in final
     steps = run_steps(final)
     assert not any(" -e " in step for step in steps), "the image must not be an editable install"
-    assert any(step.endswith('pip" install --quiet /tmp/wheels/redditbot-*.whl') for step in steps)
+    assert any(WHEEL_INSTALL.search(step) for step in steps)
     copied = {shlex.split(rest)[0] for k, rest in final if k == "COPY"}
     assert not copied & {"redditbot", "migrations", "pyproject.toml"}, copied
 

@@ -78,10 +78,11 @@ def test_notify_type_with_watchdog_and_restart_limits(unit) -> None:
 
 def test_a_configuration_error_is_not_restarted(unit) -> None:
     """The CLI's EX_CONFIG stops the restarts; EX_UNAVAILABLE (a passing outage) does not."""
-    from redditbot.errors import EXIT_CONFIG, EXIT_UNAVAILABLE
+    from redditbot.errors import EXIT_CONFIG, EXIT_TEMPFAIL, EXIT_UNAVAILABLE
 
     prevented = {int(code) for code in one(unit["Service"], "RestartPreventExitStatus").split()}
     assert EXIT_CONFIG in prevented and EXIT_UNAVAILABLE not in prevented
+    assert EXIT_TEMPFAIL not in prevented  # the other daemon may stop: try again
 
 
 def test_exec_start_is_a_real_run_command_with_grace_below_stop_timeout(unit) -> None:
