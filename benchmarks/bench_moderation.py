@@ -25,7 +25,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from redditbot.moderation.commands import parse_line, to_draft
+from redditbot.cli.moderation import parse_line, to_draft
 from redditbot.moderation.moderator import Moderator
 from redditbot.moderation.settings import MEANING_CATEGORIES, ModerationSettings
 from redditbot.moderation.train_meaning import DEFAULT_DATA as MEANING_DATA

@@ -442,7 +442,7 @@ def real_run(args: argparse.Namespace) -> None:
     """Draft every sampled parent under each variant; one JSON line per parent and variant."""
     from reddit_cassettes import reply_pairs, spread
 
-    from redditbot.pipeline.draft_commands import build_drafter, draft_chunk, parse_input
+    from redditbot.cli.draft import build_drafter, draft_chunk, parse_input
 
     every = reply_pairs(args.cassettes)
     pairs = spread(every, args.limit)

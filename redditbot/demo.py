@@ -89,6 +89,7 @@ def run_demo(
 ) -> int:
     """Run the demo; returns 0 when at least one reply was posted."""
     from redditbot.app import Bot
+    from redditbot.cli.history import render_history
     from redditbot.reddit.sandbox import (
         DEMO_CLIENT_ID,
         DEMO_CLIENT_SECRET,
@@ -96,7 +97,6 @@ def run_demo(
         SandboxServer,
         World,
     )
-    from redditbot.store.commands import render_history
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     _reset(Path(db_path))

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from redditbot import cli, daemon_commands
+from redditbot import cli
 from redditbot.app import InstanceLock
+from redditbot.cli import status as status_commands
 from redditbot.errors import (
     EXIT_CONFIG,
     EXIT_INTERRUPTED,
@@ -158,8 +159,8 @@ def test_interrupted_exits_130_and_a_bug_keeps_its_traceback(monkeypatch) -> Non
     def buggy(ctx, args):
         raise ZeroDivisionError("a bug")
 
-    monkeypatch.setattr(daemon_commands, "show_status", interrupted)
+    monkeypatch.setattr(status_commands, "show_status", interrupted)
     assert run_main("status")[0] == EXIT_INTERRUPTED
-    monkeypatch.setattr(daemon_commands, "show_status", buggy)
+    monkeypatch.setattr(status_commands, "show_status", buggy)
     with pytest.raises(ZeroDivisionError):
         run_main("status")

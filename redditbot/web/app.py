@@ -28,6 +28,7 @@ from starlette.templating import Jinja2Templates
 
 from redditbot.domain import Clock, Status, utcnow
 from redditbot.errors import ConfigError
+from redditbot.store.queries import parse_since
 from redditbot.store.review import NotHeld, ReviewDecision, review_post, review_reply
 from redditbot.web import data
 from redditbot.web.security import (
@@ -247,8 +248,6 @@ def permalink_url(reddit_url: str, path: str | None) -> str | None:
 
 def history_filters(params: Any, now: datetime) -> data.HistoryFilters:
     """The history page's query string, validated; a bad value raises ConfigError naming it."""
-    from redditbot.store.commands import parse_since
-
     status = params.get("status", "")
     if status and status not in {s.value for s in Status}:
         raise ConfigError(f"status {status!r}: not a job state")

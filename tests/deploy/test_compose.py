@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from redditbot.app import STAGE_ORDER
-from redditbot.daemon_commands import run_daemon
+from redditbot.cli.daemon import run_daemon
 from tests.deploy.conftest import (
     DEPLOY,
     REPO,

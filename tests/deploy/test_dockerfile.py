@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from redditbot.daemon_commands import run_daemon
+from redditbot.cli.daemon import run_daemon
 from tests.deploy.conftest import (
     DEPLOY,
     REPO,

@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from redditbot.app import STAGE_ORDER
+from redditbot.cli.daemon import run_daemon
 from redditbot.config import load_settings
-from redditbot.daemon_commands import run_daemon
 from redditbot.errors import ConfigError
 from tests.deploy.conftest import (
     DEPLOY,

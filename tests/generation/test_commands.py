@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 from pydantic import SecretStr
 
-from redditbot.generation.commands import add_commands, info_command, pull_command
+from redditbot.cli.model import add_commands, info_command, pull_command
 from redditbot.generation.settings import ModelSettings
 
 

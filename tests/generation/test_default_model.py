@@ -6,8 +6,8 @@ import argparse
 
 import pytest
 
+from redditbot.cli.model import pull_command
 from redditbot.domain import GenerationRequest, SamplingParams
-from redditbot.generation.commands import pull_command
 from redditbot.generation.factory import build_generator
 from redditbot.generation.model_store import DEFAULT_MODEL_ID, default_model_dir, is_converted
 from redditbot.generation.settings import ModelSettings

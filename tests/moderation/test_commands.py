@@ -9,8 +9,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from redditbot.cli.moderation import add_commands
 from redditbot.errors import ConfigError
-from redditbot.moderation.commands import add_commands
 from redditbot.moderation.settings import settings_for_override
 from tests.moderation.helpers import make_settings
 

@@ -8,9 +8,9 @@ import json
 import pytest
 
 from redditbot.cli import main
+from redditbot.cli.draft import InputError, parse_input
 from redditbot.generation.model_store import DEFAULT_MODEL_ID
 from redditbot.generation.text import trim_partial_sentence
-from redditbot.pipeline.draft_commands import InputError, parse_input
 
 BREAD = {
     "subreddit": "Cooking", "title": "My bread never rises", "author": "asker",

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from redditbot.pipeline.submit_commands import add_commands
+from redditbot.cli.posts import add_commands
 from redditbot.store import migrate
 from redditbot.store.engine import make_engine, session_factory
 from redditbot.store.models import PostJob

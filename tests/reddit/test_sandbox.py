@@ -13,6 +13,7 @@ import praw
 import pytest
 import requests
 
+from redditbot.cli.sandbox import add_serve_command, load_faults
 from redditbot.errors import ConfigError
 from redditbot.reddit.sandbox import (
     DEMO_BOT,
@@ -25,7 +26,6 @@ from redditbot.reddit.sandbox import (
     World,
     load_corpus,
 )
-from redditbot.reddit.sandbox.commands import add_serve_command, load_faults
 from redditbot.reddit.sandbox.corpus import CORPUS_FILE
 from redditbot.reddit.sandbox.corpus.compose import compose
 

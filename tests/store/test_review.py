@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select
 
-from redditbot.daemon_commands import add_commands
+from redditbot.cli.review import add_commands
 from redditbot.errors import EXIT_FAILURE
 from redditbot.store.models import Event, ModerationVerdictRow, PostJob, ReplyJob
 from redditbot.store.review import NotHeld, ReviewDecision, review_post, review_reply

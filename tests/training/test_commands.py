@@ -9,9 +9,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from redditbot.cli import train as commands
 from redditbot.config import Settings
 from redditbot.errors import ConfigError, StoreError
-from redditbot.training import commands
 from redditbot.training.runs import Progress
 from tests.training.conftest import SECRET, SUBREDDIT
 

@@ -1,8 +1,10 @@
 """The ``redditbot`` command line.
 
 Settings are built once, here, and passed down. Every command is a function
-``handler(ctx: Context, args: argparse.Namespace) -> int``; packages add their own commands
-through an ``add_commands(subparsers)`` function listed in ``COMMAND_MODULES``.
+``handler(ctx: Context, args: argparse.Namespace) -> int``; each command group is one thin
+module of this package with an ``add_commands(subparsers)`` function, listed in
+``COMMAND_MODULES``. The modules call the library (``store.queries``, ``store.review``,
+``app``, ...) and format what it returns; what they share is in ``cli.common``.
 Any ``RedditbotError`` (and a database or network failure from a library) becomes one line on
 stderr and an exit code by meaning (``EXIT_CODES``), never a traceback unless ``--debug``.
 """
@@ -39,17 +41,21 @@ if TYPE_CHECKING:
 
 Handler = Callable[["Context", argparse.Namespace], int]
 
-# Packages that contribute commands; each module has ``add_commands(subparsers)``.
+# The command groups, in the order ``redditbot --help`` lists them.
 COMMAND_MODULES = (
-    "redditbot.store.commands",
-    "redditbot.config_commands",
-    "redditbot.moderation.commands",
-    "redditbot.daemon_commands",
-    "redditbot.generation.commands",
-    "redditbot.pipeline.submit_commands",
-    "redditbot.pipeline.draft_commands",
-    "redditbot.training.commands",
-    "redditbot.web.commands",
+    "redditbot.cli.db",  # db upgrade|downgrade|check
+    "redditbot.cli.history",  # history, sql
+    "redditbot.cli.config",  # config check
+    "redditbot.cli.moderation",  # train-moderation, moderate
+    "redditbot.cli.daemon",  # run
+    "redditbot.cli.status",  # status
+    "redditbot.cli.review",  # review list|approve|reject
+    "redditbot.cli.sandbox",  # sandbox (the demo), sandbox serve
+    "redditbot.cli.model",  # model pull|info
+    "redditbot.cli.posts",  # posts list|approve|reject
+    "redditbot.cli.draft",  # draft
+    "redditbot.cli.train",  # train, export-dataset
+    "redditbot.cli.web",  # web
 )
 
 DEFAULT_CONFIG = "bot.toml"

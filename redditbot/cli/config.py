@@ -6,6 +6,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any
 
+from redditbot.cli.common import usage
 from redditbot.config import SECRET_KEYS
 
 if TYPE_CHECKING:
@@ -32,12 +33,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         help="the default, accepted as on every listing command: stdout is one JSON document",
     )
     check.set_defaults(handler=check_config)
-    config.set_defaults(handler=lambda ctx, args: _help(config, ctx))
-
-
-def _help(parser: argparse.ArgumentParser, ctx: Context) -> int:
-    parser.print_help(ctx.out)
-    return 2
+    config.set_defaults(handler=lambda ctx, args: usage(config, ctx))
 
 
 def check_config(ctx: Context, args: argparse.Namespace) -> int:

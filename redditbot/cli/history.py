@@ -1,20 +1,17 @@
-"""``redditbot db upgrade|downgrade|check``, ``redditbot history`` and ``redditbot sql``."""
+"""``redditbot history`` and ``redditbot sql``: reading the store."""
 
 from __future__ import annotations
 
 import argparse
-import re
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, text
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 
-from redditbot.config_commands import redact_url
-from redditbot.errors import ConfigError, SchemaError, StoreError, StoreUnavailable
-from redditbot.store import migrate
+from redditbot.errors import SchemaError, StoreError
 from redditbot.store.engine import make_engine
 from redditbot.store.models import UTCDateTime
+from redditbot.store.queries import parse_since
 from redditbot.textable import add_json_option, render_rows
 
 if TYPE_CHECKING:
@@ -30,7 +27,6 @@ HISTORY_JSON_COLUMNS = f"{HISTORY_COLUMNS}, target_fullname"
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
-    _add_db(subparsers)
     _add_history(subparsers)
     sql = subparsers.add_parser(
         "sql", help="run one read-only SQL query on the store and print the result as a table"
@@ -39,22 +35,6 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     sql.add_argument("--max-width", type=int, default=60, help="cut cells to this many characters")
     add_json_option(sql)
     sql.set_defaults(handler=run_sql)
-
-
-def _add_db(subparsers: argparse._SubParsersAction) -> None:
-    db = subparsers.add_parser("db", help="manage the database schema (Alembic migrations)")
-    db_sub = db.add_subparsers(dest="db_command", metavar="SUBCOMMAND")
-    up = db_sub.add_parser("upgrade", help="create or upgrade the schema to the newest revision")
-    up.add_argument("revision", nargs="?", default="head", help="target revision (default: head)")
-    up.set_defaults(handler=db_upgrade)
-    down = db_sub.add_parser("downgrade", help="step the schema back (default: one revision)")
-    down.add_argument("revision", nargs="?", default="-1", help="target revision, or 'base'")
-    down.set_defaults(handler=db_downgrade)
-    check = db_sub.add_parser(
-        "check", help="fail when the database is not at the newest revision or differs from models"
-    )
-    check.set_defaults(handler=db_check)
-    db.set_defaults(handler=lambda ctx, args: _usage(db, ctx))
 
 
 def _add_history(subparsers: argparse._SubParsersAction) -> None:
@@ -67,51 +47,9 @@ def _add_history(subparsers: argparse._SubParsersAction) -> None:
     history.set_defaults(handler=show_history)
 
 
-def _usage(parser: argparse.ArgumentParser, ctx: Context) -> int:
-    parser.print_help(ctx.out)
-    return 2
-
-
-def _database_url(ctx: Context) -> str:
-    return ctx.settings.database.url
-
-
-def db_upgrade(ctx: Context, args: argparse.Namespace) -> int:
-    """Apply migrations up to the given revision."""
-    url = _database_url(ctx)
-    _guard_connection(lambda: migrate.upgrade(url, args.revision))
-    ctx.print(f"database {redact_url(url)} is at revision {args.revision}")
-    return 0
-
-
-def db_downgrade(ctx: Context, args: argparse.Namespace) -> int:
-    """Revert migrations down to the given revision."""
-    url = _database_url(ctx)
-    _guard_connection(lambda: migrate.downgrade(url, args.revision))
-    ctx.print(f"database {redact_url(url)} downgraded to {args.revision}")
-    return 0
-
-
-def db_check(ctx: Context, args: argparse.Namespace) -> int:
-    """Exit 1 and list the problems when the schema and the models disagree."""
-    problems = _guard_connection(lambda: migrate.schema_problems(_database_url(ctx)))
-    for problem in problems:
-        ctx.print(f"drift: {problem}")
-    if not problems:
-        ctx.print(f"schema is current (revision {migrate.head_revision()})")
-    return 1 if problems else 0
-
-
-def _guard_connection(action):
-    try:
-        return action()
-    except OperationalError as exc:
-        raise StoreUnavailable(f"cannot reach the database: {exc.orig}") from None
-
-
 def show_history(ctx: Context, args: argparse.Namespace) -> int:
     """A readable table of recent reply jobs, newest first."""
-    ctx.print(render_history(_database_url(ctx), args, as_json=args.json))
+    ctx.print(render_history(ctx.settings.database.url, args, as_json=args.json))
     return 0
 
 
@@ -147,23 +85,9 @@ def _history_query(args: argparse.Namespace, columns: str = HISTORY_COLUMNS):
     return query, params
 
 
-def parse_since(value: str, now: datetime | None = None) -> datetime:
-    """``30m``, ``24h``, ``7d`` (ago) or an ISO date/datetime (UTC when no zone is given)."""
-    now = now or datetime.now(UTC)
-    match = re.fullmatch(r"(\d+)\s*([smhd])", value.strip())
-    if match:
-        unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[match[2]]
-        return now - timedelta(**{unit: int(match[1])})
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise ConfigError(f"--since {value!r}: use 30m, 24h, 7d or an ISO date") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def run_sql(ctx: Context, args: argparse.Namespace) -> int:
     """Run one query on a read-only connection; writes are refused by the database itself."""
-    engine = make_engine(_database_url(ctx), read_only=True)
+    engine = make_engine(ctx.settings.database.url, read_only=True)
     try:
         with engine.connect() as connection:
             result = _execute(connection, text(args.query), {})

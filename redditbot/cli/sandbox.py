@@ -1,5 +1,6 @@
-"""``redditbot sandbox serve``: run the sandbox Reddit on 127.0.0.1 for the demo and for trying
-a config. The lead's ``redditbot sandbox`` command calls :func:`add_serve_command`.
+"""``redditbot sandbox``: the demo (the bot end to end against the built-in sandbox Reddit,
+then its history), and ``redditbot sandbox serve``: the sandbox Reddit on 127.0.0.1 alone, for
+trying a configuration.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import random
 import threading
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from redditbot.errors import ConfigError
 from redditbot.reddit.sandbox.activity import ActivityGenerator
@@ -23,7 +24,36 @@ from redditbot.reddit.sandbox.faults import Fault
 from redditbot.reddit.sandbox.server import SandboxServer
 from redditbot.reddit.sandbox.world import World
 
+if TYPE_CHECKING:
+    from redditbot.cli import Context
+
 FAULT_KEYS = set(Fault.__dataclass_fields__)
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    sandbox = subparsers.add_parser(
+        "sandbox",
+        help="the demo: the bot end to end against the built-in sandbox Reddit, then its history",
+    )
+    sandbox.add_argument(
+        "--duration", type=float, default=900.0, help="stop after N seconds (default 900)"
+    )
+    sandbox.add_argument("--replies", type=int, default=6, help="stop after N posted replies")
+    sandbox.add_argument(
+        "--db", default="sandbox.db", help="SQLite file for the demo (default ./sandbox.db, reset)"
+    )
+    sandbox.add_argument("--seed", type=int, default=1, help="seed of the simulated users")
+    sandbox.set_defaults(handler=run_sandbox_demo)
+    add_serve_command(sandbox.add_subparsers(dest="sandbox_command", metavar="SUBCOMMAND"))
+
+
+def run_sandbox_demo(ctx: Context, args: argparse.Namespace) -> int:
+    """The main job on a fresh machine: the bot against the sandbox Reddit, then its history."""
+    from redditbot.demo import run_demo
+
+    base = ctx.settings if ctx.config_path else None
+    return run_demo(base, duration=args.duration, replies=args.replies, db_path=args.db,
+                    seed=args.seed, out=ctx.out)  # fmt: skip
 
 
 def add_serve_command(sandbox_subparsers: Any) -> None:

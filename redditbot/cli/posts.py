@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from redditbot.cli.common import sessions
 from redditbot.domain import Status, utcnow
-from redditbot.store.migrate import current_sessions
 from redditbot.store.models import PostJob
 from redditbot.store.review import ReviewDecision, cli_reviewer, review_post
 from redditbot.textable import add_json_option, render_rows
@@ -35,16 +35,12 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     posts.set_defaults(handler=posts_list, status=None, limit=20, json=False)
 
 
-def _sessions(ctx: Any):
-    return current_sessions(ctx.settings.database.url)
-
-
 def posts_list(ctx: Any, args: argparse.Namespace) -> int:
     """The newest post jobs, optionally of one state."""
     query = select(PostJob).order_by(PostJob.id.desc()).limit(args.limit)
     if args.status:
         query = query.where(PostJob.status == Status(args.status).value)
-    with _sessions(ctx)() as session:
+    with sessions(ctx)() as session:
         jobs = session.scalars(query).all()
     rows = [(j.id, j.subreddit, j.slot, j.status, j.reason, j.title) for j in jobs]
     columns = ["job_id", "subreddit", "slot", "status", "reason", "title"]
@@ -65,7 +61,7 @@ def posts_reject(ctx: Any, args: argparse.Namespace) -> int:
 
 def _review(ctx: Any, job_id: int, approve: bool, *, edits=None, reason="reviewer") -> int:
     decision = ReviewDecision(approve, reviewer=cli_reviewer(), reason=reason, edits=edits)
-    with _sessions(ctx).begin() as session:
+    with sessions(ctx).begin() as session:
         status = review_post(session, job_id, decision, now=utcnow()).status
     ctx.print(f"post job {job_id}: {status}")
     return 0
