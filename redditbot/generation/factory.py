@@ -7,12 +7,15 @@ in memory, and each distinct model is loaded once, on first use.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 from redditbot.domain import Generation, GenerationRequest, Generator
 from redditbot.generation.settings import ModelSettings
+
+log = logging.getLogger(__name__)
 
 
 class ModelCache:
@@ -55,7 +58,8 @@ def _transformers_factory(settings: ModelSettings) -> Callable[[str, ModelCache]
     def make(name: str, cache: ModelCache) -> Generator:
         from redditbot.generation import transformers_backend as hf
 
-        location = hf.prepare_model(settings, name)
+        # A model not yet converted is converted on this first load: its stages go to the log.
+        location = hf.prepare_model(settings, name, progress=lambda line: log.info("%s", line))
         key = (str(location.path), settings.device, settings.dtype, settings.quantize_int8)
         loaded = cache.get(key, lambda: hf.load_model(location, settings))
         return hf.TransformersGenerator(loaded, settings)

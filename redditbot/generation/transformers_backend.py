@@ -9,11 +9,14 @@ other requests happened to share its batch.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +39,7 @@ from redditbot.generation.prompts import (
 )
 from redditbot.generation.settings import ModelSettings
 from redditbot.generation.text import postprocess_reply
+from redditbot.progress import StageBar
 
 
 def _go_offline() -> None:
@@ -73,17 +77,73 @@ class LoadedModel:
 # --------------------------------------------------------------------------- loading
 
 
-def convert_gguf(gguf: Path, out_dir: Path) -> None:
-    """Dequantise a GGUF model with transformers and save it as safetensors in ``out_dir``."""
+CONVERSION_STAGES = ("reading the tokenizer", "reading the weights", "writing safetensors")
+_CONVERSION_LOCK = threading.Lock()  # the tensor counter is patched into one shared module
+
+
+def convert_gguf(
+    gguf: Path, out_dir: Path, progress: Progress | None = None, *, terminal: bool = False
+) -> None:
+    """Dequantise a GGUF model with transformers and save it as safetensors in ``out_dir``.
+
+    Progress by stage (and tensor by tensor while the weights are dequantised): a bar on a
+    terminal, else lines through ``progress``. transformers' own bars are off meanwhile: they
+    would write carriage returns into a log even where no terminal is."""
+    stages = StageBar("converting", len(CONVERSION_STAGES), progress or (lambda message: None),
+                      sys.stderr if terminal else None)  # fmt: skip
     local = {"gguf_file": gguf.name, "local_files_only": True}
-    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, **local)
-    model = AutoModelForCausalLM.from_pretrained(gguf.parent, dtype=torch.float32, **local)
-    # transformers refuses to save a model it believes is still quantised.
-    model.hf_quantizer = None
-    if hasattr(model.config, "quantization_config"):
-        del model.config.quantization_config
-    model.save_pretrained(out_dir)
-    tokenizer.save_pretrained(out_dir)
+    with _CONVERSION_LOCK, _no_transformers_bars(), _counted_gguf_tensors(stages), stages:
+        stages.start(CONVERSION_STAGES[0])
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, **local)
+        stages.start(CONVERSION_STAGES[1])
+        model = AutoModelForCausalLM.from_pretrained(gguf.parent, dtype=torch.float32, **local)
+        # transformers refuses to save a model it believes is still quantised.
+        model.hf_quantizer = None
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        stages.start(CONVERSION_STAGES[2])
+        model.save_pretrained(out_dir)
+        tokenizer.save_pretrained(out_dir)
+
+
+@contextmanager
+def _no_transformers_bars() -> Iterator[None]:
+    """transformers' progress bars ("Loading weights", "Writing model shards") off, then back
+    as they were."""
+    from transformers.utils import logging as hf_logging
+
+    was_on = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_on:
+            hf_logging.enable_progress_bar()
+
+
+@contextmanager
+def _counted_gguf_tensors(stages: StageBar) -> Iterator[None]:
+    """transformers' GGUF loader walks the tensors through its module's ``tqdm`` (one bar, on
+    stderr, always): that walk reports to ``stages`` instead. A transformers without that
+    name just gives no count within the stage."""
+    from transformers import modeling_gguf_pytorch_utils as gguf_utils
+
+    original = getattr(gguf_utils, "tqdm", None)
+    if original is None:
+        yield
+        return
+
+    def counted(iterable, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        items = list(iterable)
+        for done, item in enumerate(items, 1):
+            yield item
+            stages.count(done, len(items))
+
+    gguf_utils.tqdm = counted
+    try:
+        yield
+    finally:
+        gguf_utils.tqdm = original
 
 
 def prepare_model(
@@ -96,10 +156,11 @@ def prepare_model(
     """Where model ``name`` is on disk, converting the built-in default first if needed
     (``terminal``: a progress bar for the download)."""
     location = locate_model(name, settings)
+    convert = partial(convert_gguf, progress=progress, terminal=terminal)
     if is_default(name):
-        ensure_default_model(settings, convert_gguf, progress, terminal=terminal)
+        ensure_default_model(settings, convert, progress, terminal=terminal)
     elif is_gguf(name):
-        ensure_gguf_model(settings, Path(str(name)).expanduser().resolve(), convert_gguf, progress)
+        ensure_gguf_model(settings, Path(str(name)).expanduser().resolve(), convert, progress)
     return location
 
 
