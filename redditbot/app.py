@@ -310,7 +310,7 @@ class Bot:
         now = self.clock()
         with self.sessions.begin() as session:
             query = select(ReplyJob).where(
-                ReplyJob.account == self.account, ReplyJob.status == Status.GENERATING.value
+                ReplyJob.account == self.account, ReplyJob.status == Status.GENERATING
             )
             if not everyone:
                 query = query.where(ReplyJob.lease_expires_at < queries.db_now(session))
@@ -333,7 +333,7 @@ class Bot:
             session.execute(
                 update(ReplyJob)
                 .where(ReplyJob.account == self.account, ReplyJob.lease_owner.is_not(None),
-                       ReplyJob.status != Status.POSTING.value)
+                       ReplyJob.status != Status.POSTING)
                 .values(lease_owner=None, lease_expires_at=None)
             )  # fmt: skip
 
@@ -344,9 +344,9 @@ class Bot:
         with self.sessions.begin() as session:
             query = select(ReplyJob).where(ReplyJob.lease_owner == self.owner)
             for job in session.scalars(query):
-                if job.status == Status.GENERATING.value:
+                if job.status == Status.GENERATING:
                     queries.move(job, Status.QUEUED, now=now, reason="released_on_shutdown")
-                elif job.status != Status.POSTING.value:
+                elif job.status != Status.POSTING:
                     job.lease_owner = job.lease_expires_at = None
 
     def _log_error(self, stage: str, exc: BaseException) -> None:

@@ -39,7 +39,7 @@ def posts_list(ctx: Any, args: argparse.Namespace) -> int:
     """The newest post jobs, optionally of one state."""
     query = select(PostJob).order_by(PostJob.id.desc()).limit(args.limit)
     if args.status:
-        query = query.where(PostJob.status == Status(args.status).value)
+        query = query.where(PostJob.status == Status(args.status))
     with sessions(ctx)() as session:
         jobs = session.scalars(query).all()
     rows = [(j.id, j.subreddit, j.slot, j.status, j.reason, j.title) for j in jobs]

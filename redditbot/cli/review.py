@@ -38,7 +38,7 @@ def review_list(ctx: Context, args: argparse.Namespace) -> int:
     """Replies waiting for a person."""
     with sessions(ctx)() as session:
         held = session.scalars(
-            select(ReplyJob).where(ReplyJob.status == Status.PENDING_REVIEW.value)
+            select(ReplyJob).where(ReplyJob.status == Status.PENDING_REVIEW)
             .order_by(ReplyJob.id)
         ).all()  # fmt: skip
     rows = [(j.id, j.subreddit, j.target_fullname, j.reason, j.reply_text) for j in held]

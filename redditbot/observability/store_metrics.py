@@ -163,7 +163,7 @@ def reddit_errors(session: Session) -> Metric:
     """Failed polls, interrupted posts and stage errors (events), and Reddit's refusals (jobs)."""
     events = select(Event.kind, func.count()).where(Event.kind.in_(ERROR_EVENT_KINDS))
     refusals = select(ReplyJob.reason, func.count()).where(
-        ReplyJob.status == Status.SKIPPED.value, ReplyJob.reason.in_(REFUSAL_REASONS)
+        ReplyJob.status == Status.SKIPPED, ReplyJob.reason.in_(REFUSAL_REASONS)
     )
     counts = dict.fromkeys((*ERROR_EVENT_KINDS, *REFUSAL_REASONS), 0)
     counts |= _counts(session, events.group_by(Event.kind))
@@ -174,7 +174,7 @@ def reddit_errors(session: Session) -> Metric:
 
 def oldest_queued_job_age(session: Session, now: datetime) -> Metric:
     """Seconds since the oldest job still in ``queued`` was created; 0 when none waits."""
-    query = select(func.min(ReplyJob.created_at)).where(ReplyJob.status == Status.QUEUED.value)
+    query = select(func.min(ReplyJob.created_at)).where(ReplyJob.status == Status.QUEUED)
     oldest = session.scalar(query)
     age = max(0.0, (now - oldest).total_seconds()) if oldest else 0.0
     help_ = "Age of the oldest queued reply job, in seconds (0 when the queue is empty)."

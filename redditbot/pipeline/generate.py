@@ -136,7 +136,7 @@ class GenerateStage:
         with self.sessions.begin() as session:
             for job in jobs:
                 row = session.get(ReplyJob, job.id)
-                if (row.status, row.lease_owner) != (Status.GENERATING.value, self.owner):
+                if (row.status, row.lease_owner) != (Status.GENERATING, self.owner):
                     log.warning("job %s was taken from us while generating; draft dropped", job.id)
                     continue
                 if str(job.id) in failures:

@@ -75,7 +75,7 @@ class Housekeeping:
         with self.sessions() as session:
             query = select(ReplyJob.target_fullname).where(
                 ReplyJob.account == self.account,
-                ReplyJob.status.in_([s.value for s in OPEN_STATES]),
+                ReplyJob.status.in_(OPEN_STATES),
             )
             targets = list(session.scalars(query.limit(500)))
         return self.refresh(targets) if targets else 0

@@ -133,9 +133,9 @@ class Poster:
             until = queries.db_now(session, self.limits.lease)  # the one clock all instances read
             result = session.execute(
                 update(ReplyJob)
-                .where(ReplyJob.id == job.id, ReplyJob.status == Status.APPROVED.value,
+                .where(ReplyJob.id == job.id, ReplyJob.status == Status.APPROVED,
                        ReplyJob.lease_owner == self.owner)
-                .values(status=Status.POSTING.value, updated_at=now,
+                .values(status=Status.POSTING, updated_at=now,
                         attempts=ReplyJob.attempts + 1, lease_expires_at=until)
             )  # fmt: skip
             return result.rowcount == 1
@@ -232,7 +232,7 @@ class Poster:
         now = self.clock()
         with self.sessions.begin() as session:
             row = session.get(ReplyJob, job.id, with_for_update=True)
-            if row.status != Status.POSTING.value:
+            if row.status != Status.POSTING:
                 return None  # another instance settled it meanwhile
             if row.attempts >= self.limits.max_attempts:
                 queries.move(row, Status.FAILED, now=now, reason="post_attempts_exhausted")
@@ -277,7 +277,7 @@ def count_forbidden(sessions: sessionmaker[Session], subreddit: str, *, account:
 def _move_to_posted(row: ReplyJob, now) -> None:
     """``posting → posted``; a job another instance sent back to ``approved`` (it found no
     comment yet) goes through ``posting`` first: the comment exists, it must not be sent again."""
-    if row.status == Status.APPROVED.value:
+    if row.status == Status.APPROVED:
         queries.move(row, Status.POSTING, now=now)
     queries.move(row, Status.POSTED, now=now)
 

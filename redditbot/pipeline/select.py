@@ -38,7 +38,7 @@ from redditbot.store.models import (
 
 log = logging.getLogger(__name__)
 
-DEAD = (Status.SKIPPED.value, Status.REJECTED.value, Status.FAILED.value)
+DEAD = (Status.SKIPPED, Status.REJECTED, Status.FAILED)
 QUESTION = re.compile(r"\?(\s|$)")
 
 
@@ -206,7 +206,7 @@ class Selector:
         link = getattr(row, "link_fullname", row.fullname)
         job = ReplyJob(
             account=self.account, target_fullname=row.fullname, subreddit=row.subreddit,
-            link_fullname=link, trigger=trigger, status=Status.QUEUED.value,
+            link_fullname=link, trigger=trigger, status=Status.QUEUED,
             created_at=now, updated_at=now,
         )  # fmt: skip
         session.add(job)

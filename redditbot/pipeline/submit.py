@@ -251,7 +251,7 @@ class PostScheduler:
             "account": self.account,
             "subreddit": subreddit,
             "slot": key,
-            "status": Status.QUEUED.value,
+            "status": Status.QUEUED,
             "not_before": slot + delay,
             "flair_id": posting.flair_id,
             "flair_text": posting.flair_text,
@@ -310,9 +310,9 @@ class PostWriter:
         """Jobs left in ``generating`` by a crash go back to the queue once their lease ends."""
         session.execute(
             update(PostJob)
-            .where(PostJob.account == self.account, PostJob.status == Status.GENERATING.value,
+            .where(PostJob.account == self.account, PostJob.status == Status.GENERATING,
                    PostJob.lease_expires_at < queries.db_now(session))
-            .values(status=Status.QUEUED.value, lease_owner=None, lease_expires_at=None,
+            .values(status=Status.QUEUED, lease_owner=None, lease_expires_at=None,
                     reason="generation_abandoned", updated_at=now)
         )  # fmt: skip
 
@@ -400,7 +400,7 @@ class PostModerator:
     def _recent_posts(self, session: Session) -> tuple[str, ...]:
         query = (
             select(PostJob.body)
-            .where(PostJob.account == self.account, PostJob.status == Status.POSTED.value)
+            .where(PostJob.account == self.account, PostJob.status == Status.POSTED)
             .order_by(PostJob.id.desc())
             .limit(20)
         )
@@ -510,11 +510,11 @@ class PostSender:
                 update(PostJob)
                 .where(
                     PostJob.id == job.id,
-                    PostJob.status == Status.APPROVED.value,
+                    PostJob.status == Status.APPROVED,
                     PostJob.lease_owner == self.owner,
                 )
                 .values(
-                    status=Status.POSTING.value,
+                    status=Status.POSTING,
                     body=body,
                     updated_at=now,
                     attempts=PostJob.attempts + 1,
@@ -533,7 +533,7 @@ class PostSender:
             if not finished:
                 row.submission_fullname, row.permalink = created.fullname, created.permalink or None
                 row.reconciled, row.posted_at = reconciled, now
-                if row.status == Status.APPROVED.value:  # sent back by another's reconciliation
+                if row.status == Status.APPROVED:  # sent back by another's reconciliation
                     queries.move(row, Status.POSTING, now=now)
                 queries.move(row, Status.POSTED, now=now)
                 queries.clear_forbidden(session, job.subreddit)
@@ -601,7 +601,7 @@ class PostSender:
         now = self.clock()
         with self.sessions.begin() as session:
             row = session.get(PostJob, job.id, with_for_update=True)
-            if row.status != Status.POSTING.value:
+            if row.status != Status.POSTING:
                 return None  # another instance settled it meanwhile
             exhausted = row.attempts >= self.limits.max_attempts
             status = Status.FAILED if exhausted else Status.APPROVED

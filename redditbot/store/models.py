@@ -15,6 +15,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Enum,
     Float,
     ForeignKey,
     Index,
@@ -26,6 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+from redditbot.domain import Status
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -59,9 +62,50 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# A job's status: the ``Status`` enum in Python, its value ("queued", ...) in a VARCHAR(32) on
+# every backend, as the migrations created it. An unknown value is refused on the way in and on
+# the way out. Not a native PostgreSQL enum and no CHECK constraint: either would need a table
+# rebuild on SQLite (whose foreign keys cascade) for no gain over the type's own checks.
+JOB_STATUS = Enum(
+    Status,
+    native_enum=False,
+    length=32,
+    validate_strings=True,
+    values_callable=lambda statuses: [status.value for status in statuses],
+)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
+    type_annotation_map = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+        list[Any]: JSON(),
+        Status: JOB_STATUS,
+    }
+
+
+class Job(Base):
+    """The columns and the state machine (``redditbot.domain.TRANSITIONS``) every job shares:
+    a reply (``reply_jobs``) or an original post (``post_jobs``), anything the bot writes to
+    Reddit. Each kind adds what identifies its target and what it records once sent.
+
+    Leases: ``lease_owner`` holds the job until ``lease_expires_at`` on the database's clock.
+    """
+
+    __abstract__ = True
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    account: Mapped[str] = mapped_column(String(64))
+    subreddit: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[Status] = mapped_column(default=Status.QUEUED)
+    reason: Mapped[str | None] = mapped_column(Text)  # machine-readable, for skipped/failed/…
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime | None]
+    lease_owner: Mapped[str | None] = mapped_column(String(128))
+    lease_expires_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class Subreddit(Base):
@@ -162,7 +206,7 @@ class PollCursor(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-class ReplyJob(Base):
+class ReplyJob(Job):
     """One reply the bot may write: the state machine of docs/design (queued → … → posted).
 
     ``UNIQUE(account, target_fullname)``: a target gets at most one reply per account, ever.
@@ -174,21 +218,10 @@ class ReplyJob(Base):
         Index("ix_reply_jobs_status_not_before", "status", "not_before"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    account: Mapped[str] = mapped_column(String(64))
     target_fullname: Mapped[str] = mapped_column(String(32))
-    subreddit: Mapped[str] = mapped_column(String(64), index=True)
     link_fullname: Mapped[str] = mapped_column(String(32))
     trigger: Mapped[str] = mapped_column(String(64), default="")  # why it was selected
-    status: Mapped[str] = mapped_column(String(32), default="queued")
-    reason: Mapped[str | None] = mapped_column(Text)  # machine-readable, for skipped/failed/…
     reply_text: Mapped[str | None] = mapped_column(Text)  # the approved (possibly edited) text
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    not_before: Mapped[datetime | None]
-    lease_owner: Mapped[str | None] = mapped_column(String(128))
-    lease_expires_at: Mapped[datetime | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class GenerationRow(Base):
@@ -289,7 +322,7 @@ class SelectionDecision(Base):
     decided_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class PostJob(Base):
+class PostJob(Job):
     """One original post (a thread the bot starts), with the same states as a reply job.
 
     ``UNIQUE(account, subreddit, slot)``: one schedule slot gets at most one post, ever. What
@@ -302,12 +335,7 @@ class PostJob(Base):
         Index("ix_post_jobs_status_not_before", "status", "not_before"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    account: Mapped[str] = mapped_column(String(64))
-    subreddit: Mapped[str] = mapped_column(String(64), index=True)
     slot: Mapped[str] = mapped_column(String(32))  # the schedule slot, "YYYY-MM-DDTHH:MM" UTC
-    status: Mapped[str] = mapped_column(String(32), default="queued")
-    reason: Mapped[str | None] = mapped_column(Text)
     title: Mapped[str | None] = mapped_column(Text)
     body: Mapped[str | None] = mapped_column(Text)
     flair_id: Mapped[str | None] = mapped_column(String(64))
@@ -321,10 +349,4 @@ class PostJob(Base):
     permalink: Mapped[str | None] = mapped_column(Text)
     dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
     reconciled: Mapped[bool] = mapped_column(Boolean, default=False)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    not_before: Mapped[datetime | None]
-    lease_owner: Mapped[str | None] = mapped_column(String(128))
-    lease_expires_at: Mapped[datetime | None]
     posted_at: Mapped[datetime | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, case, func, or_, select, type_coerce, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -23,8 +23,8 @@ from redditbot.store import purge
 from redditbot.store.models import (
     CommentRow,
     Event,
+    Job,
     PollCursor,
-    PostJob,
     ReplyJob,
     SubmissionRow,
     Subreddit,
@@ -39,6 +39,9 @@ MUTABLE_SUBMISSION = (
 MUTABLE_COMMENT = (
     "body", "score", "locked", "archived", "stickied", "distinguished", "removed", "deleted",
 )  # fmt: skip
+
+
+AnyJob = TypeVar("AnyJob", bound=Job)
 
 
 class IllegalTransition(RuntimeError):
@@ -67,7 +70,9 @@ def database_time(session: Session) -> datetime:
     return session.scalar(select(db_now(session)))
 
 
-def lease_free(model: type, session: Session, grace: timedelta = timedelta()) -> ColumnElement:
+def lease_free(
+    model: type[Job] | type[PollCursor], session: Session, grace: timedelta = timedelta()
+) -> ColumnElement:
     """Unleased, or leased until more than ``grace`` ago on the database's clock."""
     return or_(model.lease_expires_at.is_(None), model.lease_expires_at < db_now(session, -grace))
 
@@ -206,9 +211,9 @@ def claim_jobs(
     lease: timedelta,
     limit: int,
     extra: Sequence[Any] = (),
-    model: type = ReplyJob,
+    model: type[AnyJob] = ReplyJob,
     first: Sequence[Any] = (),
-) -> list[Any]:
+) -> list[AnyJob]:
     """Lease up to ``limit`` due jobs in ``status``; other instances skip the locked rows.
 
     Jobs are taken oldest first, after the order ``first`` (e.g. ``conversations_first()``).
@@ -220,7 +225,7 @@ def claim_jobs(
     due = or_(model.not_before.is_(None), model.not_before <= now)
     query = (
         select(model)
-        .where(model.account == account, model.status == status.value, due,
+        .where(model.account == account, model.status == status, due,
                lease_free(model, session), *extra)
         .order_by(*first, model.id)
         .limit(limit)
@@ -242,7 +247,7 @@ def conversations_first() -> Any:
     return case((ReplyJob.trigger.in_(CONVERSATION_TRIGGERS), 0), else_=1)
 
 
-def _lease(session: Session, model: type, jobs: list[Any], owner: str, until: Any) -> None:
+def _lease(session: Session, model: type[Job], jobs: list[AnyJob], owner: str, until: Any) -> None:
     """Write the lease in one statement; the rows in hand learn the database's expiry."""
     leased = session.execute(
         update(model)
@@ -257,7 +262,7 @@ def _lease(session: Session, model: type, jobs: list[Any], owner: str, until: An
         set_committed_value(job, "lease_expires_at", expiry[job.id])
 
 
-def end_lease(session: Session, model: type, job_id: int, owner: str) -> None:
+def end_lease(session: Session, model: type[Job], job_id: int, owner: str) -> None:
     """The holder's request is over (it failed with its outcome unknown): its lease ends now,
     on the database's clock, so the job is stale ``in_flight`` later rather than a lease later.
     A lease another instance holds by now is left alone."""
@@ -271,27 +276,28 @@ def end_lease(session: Session, model: type, job_id: int, owner: str) -> None:
 
 def jobs_in_posting(
     session: Session, *, account: str, stale_only: bool, in_flight: timedelta = timedelta(),
-    model: type = ReplyJob,
-) -> list[Any]:  # fmt: skip
+    model: type[AnyJob] = ReplyJob,
+) -> list[AnyJob]:  # fmt: skip
     """Jobs left in ``posting``: stale ones, or (``stale_only=False``, at start-up) all.
 
     A job is stale only when no sender can still be waiting for Reddit: its lease ran out more
     than ``in_flight`` (the request timeout times the tries) ago, on the database's clock.
     """
-    query = select(model).where(model.account == account, model.status == Status.POSTING.value)
+    query = select(model).where(model.account == account, model.status == Status.POSTING)
     if stale_only:
         query = query.where(lease_free(model, session, in_flight))
     return list(session.scalars(query))
 
 
 def move(
-    job: ReplyJob, target: Status, *, now: datetime, reason: str | None = None, keep_lease=False
+    job: Job, target: Status, *, now: datetime, reason: str | None = None, keep_lease: bool = False
 ) -> None:
-    """Change a job's state along the state machine; an illegal move raises."""
-    source = Status(job.status)
+    """Change a job's (a reply's or a post's) state along the state machine; an illegal move
+    raises."""
+    source = Status(job.status)  # a str assigned in this session reads as its Status
     if not can_move(source, target):
         raise IllegalTransition(f"job {job.id}: {source} → {target} is not allowed")
-    job.status, job.updated_at = target.value, now
+    job.status, job.updated_at = target, now
     if reason is not None or target in (Status.QUEUED, Status.APPROVED, Status.POSTED):
         job.reason = reason
     if not keep_lease:
@@ -299,8 +305,8 @@ def move(
 
 
 def count_jobs_by_status(
-    session: Session, account: str | None = None, *, model: type[ReplyJob | PostJob] = ReplyJob
-) -> dict[str, int]:
+    session: Session, account: str | None = None, *, model: type[Job] = ReplyJob
+) -> dict[Status, int]:
     """Jobs per status: reply jobs, or with ``model=PostJob`` the original posts' jobs."""
     query = select(model.status, func.count()).group_by(model.status)
     if account:

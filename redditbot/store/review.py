@@ -70,7 +70,7 @@ def review_post(session: Session, job_id: int, decision: ReviewDecision, *, now:
 def _held(session: Session, model: type, job_id: int, label: str) -> Any:
     # FOR UPDATE: two reviewers deciding at once are serialised; the second one is told.
     job = session.get(model, job_id, with_for_update=True)
-    if job is None or job.status != Status.PENDING_REVIEW.value:
+    if job is None or job.status != Status.PENDING_REVIEW:
         state = "does not exist" if job is None else f"is {job.status}, not pending_review"
         raise NotHeld(f"{label} {job_id} {state}")
     return job

@@ -101,10 +101,10 @@ def _about_a_post(event: Event) -> bool:
 
 def review_queue(session: Session) -> tuple[list[Story], list[PostJob]]:
     """Held replies (each with its story) and held original posts, oldest first."""
-    held = select(ReplyJob.id).where(ReplyJob.status == Status.PENDING_REVIEW.value)
+    held = select(ReplyJob.id).where(ReplyJob.status == Status.PENDING_REVIEW)
     replies = [story(session, job_id) for job_id in session.scalars(held.order_by(ReplyJob.id))]
     posts = session.scalars(
-        select(PostJob).where(PostJob.status == Status.PENDING_REVIEW.value).order_by(PostJob.id)
+        select(PostJob).where(PostJob.status == Status.PENDING_REVIEW).order_by(PostJob.id)
     )
     return [s for s in replies if s is not None], list(posts)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError, StatementError
 
 from redditbot.store.engine import make_engine, session_factory
 from redditbot.store.models import (
@@ -14,6 +14,7 @@ from redditbot.store.models import (
     GenerationRow,
     ModerationVerdictRow,
     PostedReply,
+    PostJob,
     ReplyJob,
     SubmissionRow,
 )
@@ -148,3 +149,32 @@ def test_naive_datetimes_are_refused(session) -> None:
     job.not_before = datetime(2026, 1, 1)
     with pytest.raises(Exception, match="naive datetime"):
         session.flush()
+
+
+@pytest.mark.parametrize("model", [ReplyJob, PostJob])
+def test_a_job_status_is_its_enum_stored_as_the_value(session, model) -> None:
+    """The column holds "queued", ...: rows written before the Enum type read as ``Status``;
+    a status the state machine does not have is refused on the way in and on the way out."""
+    from redditbot.domain import Status
+
+    table = model.__tablename__
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    if model is ReplyJob:
+        job = model(account="bot", target_fullname="t1_x", subreddit="python",
+                    link_fullname="t3_x", created_at=now, updated_at=now)  # fmt: skip
+    else:
+        job = model(account="bot", subreddit="python", slot="2026-01-01T00:00", verdict={},
+                    created_at=now, updated_at=now)  # fmt: skip
+    session.add(job)
+    session.commit()
+    assert session.execute(text(f"SELECT status FROM {table}")).scalar() == "queued"
+    session.execute(text(f"UPDATE {table} SET status = 'pending_review'"))  # as old code wrote
+    session.expire_all()
+    assert session.get(model, job.id).status is Status.PENDING_REVIEW
+    session.get(model, job.id).status = "waiting"
+    with pytest.raises(StatementError, match="waiting"):
+        session.flush()
+    session.rollback()
+    session.execute(text(f"UPDATE {table} SET status = 'lost'"))
+    with pytest.raises(LookupError, match="lost"):
+        session.scalars(select(model)).all()
