@@ -33,7 +33,7 @@ from redditbot.pipeline.listen import Listener
 from redditbot.pipeline.moderate import ModerateStage
 from redditbot.pipeline.post import Poster, PosterLimits, PostPolicy
 from redditbot.pipeline.select import Selector
-from redditbot.pipeline.submit import SubmitLimits, SubmitStage
+from redditbot.pipeline.submit import SubmitStage, post_stages
 from redditbot.reddit.gateway import REQUEST_TRIES
 from redditbot.scheduler import Scheduler
 from redditbot.store import migrate, queries
@@ -191,11 +191,11 @@ class Bot:
                 policy=self.post_policy, owner=owner, clock=clock,
                 limits=PosterLimits(lease=job_lease, in_flight=in_flight),
             ),
-            "submit": SubmitStage.build(
+            "submit": SubmitStage(post_stages(
                 self.gateway, sessions, s, self.generator, account=self.account, owner=owner,
-                moderator_for=self.moderator_for, clock=clock,
-                limits=SubmitLimits(lease=job_lease, in_flight=in_flight),
-            ),
+                moderator_for=self.moderator_for, policy=self.post_policy, clock=clock,
+                lease=job_lease, in_flight=in_flight,
+            )),
             "housekeeping": Housekeeping(
                 self.gateway, sessions, s, account=self.account, clock=clock,
                 refresh=lambda names: self.stages["listen"].refresh(names),

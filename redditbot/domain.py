@@ -57,6 +57,15 @@ def can_move(source: Status, target: Status) -> bool:
     return target in (Status.SKIPPED, Status.FAILED) or target in TRANSITIONS[source]
 
 
+class Stage(Protocol):
+    """A pipeline stage: each run claims a batch of rows, works on them, hands them on through
+    their state, and says how many it handled. Stages never call each other."""
+
+    def run_once(self) -> int:
+        """One run; the number of rows handled (0: nothing to do)."""
+        ...
+
+
 def utcnow() -> datetime:
     """The wall clock, UTC. Stages take a ``clock`` argument defaulting to this."""
     return datetime.now(UTC)
@@ -287,6 +296,17 @@ class PostedComment:
     permalink: str = ""
     body: str = ""
     score: int = 0
+    created_utc: float = 0.0
+
+
+@dataclass(frozen=True)
+class PostedSubmission:
+    """A thread the bot started, as Reddit reports it."""
+
+    fullname: str
+    subreddit: str
+    title: str = ""
+    permalink: str = ""
     created_utc: float = 0.0
 
 

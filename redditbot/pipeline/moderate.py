@@ -8,7 +8,7 @@ job is generated again, up to ``max_generations`` tries in all, then ``rejected`
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -22,7 +22,13 @@ from redditbot.pipeline.drafting import Choice, choose_reply
 from redditbot.pipeline.generate import generation_count
 from redditbot.quality import Embedder
 from redditbot.store import queries
-from redditbot.store.models import GenerationRow, ModerationVerdictRow, PostedReply, ReplyJob
+from redditbot.store.models import (
+    GenerationRow,
+    Job,
+    ModerationVerdictRow,
+    PostedReply,
+    ReplyJob,
+)
 
 log = logging.getLogger(__name__)
 
@@ -92,24 +98,18 @@ class ModerateStage:
 
     def _advance(self, session: Session, job: ReplyJob, choice: Choice, now: datetime) -> None:
         if choice.rejection is not None:
-            return self._rejected(session, job, choice.rejection, now)
+            tries = generation_count(session, job.id)
+            regenerate_or_reject(
+                job, choice.rejection, tries=tries, max_generations=self.max_generations, now=now
+            )
+            if job.status is Status.REJECTED:
+                log.info("job %s rejected after %d tries: %s", job.id, tries, choice.rejection)
+            return
         best = choice.best
-        decision = best.verdict.decision
         job.reply_text = best.text
-        held = decision is Decision.REVIEW or self._review_mode(job.subreddit)
+        held = best.verdict.decision is Decision.REVIEW or review_mode(self.settings, job.subreddit)
         held = held or self._input_asked_review(session, job)
-        reason = ",".join(best.verdict.reasons) or ("review_mode" if held else None)
-        queries.move(
-            job, Status.PENDING_REVIEW if held else Status.APPROVED, now=now, reason=reason
-        )
-        return None
-
-    def _rejected(self, session: Session, job: ReplyJob, reason: str, now) -> None:
-        if generation_count(session, job.id) < self.max_generations:
-            queries.move(job, Status.QUEUED, now=now, reason=f"regenerate:{reason}")
-        else:
-            queries.move(job, Status.REJECTED, now=now, reason=reason)
-            log.info("job %s rejected after %d tries: %s", job.id, self.max_generations, reason)
+        approve_or_hold(job, held=held, reasons=best.verdict.reasons, now=now)
 
     def _input_asked_review(self, session: Session, job: ReplyJob) -> bool:
         query = select(ModerationVerdictRow.decision).where(
@@ -117,9 +117,29 @@ class ModerateStage:
         )
         return Decision.REVIEW.value in set(session.scalars(query))
 
-    def _review_mode(self, subreddit: str) -> bool:
-        sub = self.settings.subreddit(subreddit)
-        return bool(sub and sub.review)
+
+def regenerate_or_reject(
+    job: Job, reason: str, *, tries: int, max_generations: int, now: datetime
+) -> None:
+    """A draft nothing passed (a reply's or a post's): generated again while it has tries left,
+    then ``rejected`` with the reason."""
+    if tries < max_generations:
+        queries.move(job, Status.QUEUED, now=now, reason=f"regenerate:{reason}")
+    else:
+        queries.move(job, Status.REJECTED, now=now, reason=reason)
+
+
+def approve_or_hold(job: Job, *, held: bool, reasons: Sequence[str], now: datetime) -> None:
+    """A draft that passed: ``approved``, or ``pending_review`` when ``held`` (review mode, or a
+    check that asks for a person); the reason names the checks' remarks."""
+    reason = ",".join(reasons) or ("review_mode" if held else None)
+    queries.move(job, Status.PENDING_REVIEW if held else Status.APPROVED, now=now, reason=reason)
+
+
+def review_mode(settings: Settings, subreddit: str) -> bool:
+    """Whether the subreddit holds every approved draft for a person."""
+    sub = settings.subreddit(subreddit)
+    return bool(sub and sub.review)
 
 
 def _verdict_row(job_id: int, generation_id: int, verdict: Verdict, now) -> ModerationVerdictRow:

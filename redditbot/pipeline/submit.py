@@ -1,10 +1,15 @@
 """Submit: the bot starts threads of its own, on a schedule, through the same guarded path.
 
 ```
-slot due ──schedule──▶ queued ──write──▶ drafted ──moderate──▶ approved ──send──▶ posted
-                                           │          └─(review)→ pending_review
-                                           └→ queued again (regenerate) | rejected
+slot due ──schedule_posts──▶ queued ──write_posts──▶ drafted ──moderate_posts──▶ approved
+                                                       │            └─(review)→ pending_review
+                                                       └→ queued again (regenerate) | rejected
+approved ──send_posts──▶ posting ──▶ posted
 ```
+
+Four stages, placed like the others with ``--stages`` (``submit`` names all four). The sender is
+the reply poster's (``pipeline.post.Sender``); ``OriginalPosts`` says how a post is sent and how
+a lost one is found again.
 
 - One ``post_jobs`` row per (account, subreddit, slot) under a UNIQUE key: a slot gets at most one
   post, whatever restarts and crashes happen.
@@ -20,13 +25,14 @@ import hashlib
 import logging
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, time, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from redditbot.config import Settings
 from redditbot.disclosure import REDDIT_SELFPOST_LIMIT, disclosed, footer_cost
 from redditbot.domain import (
     Clock,
@@ -35,23 +41,19 @@ from redditbot.domain import (
     Generation,
     GenerationRequest,
     Generator,
+    PostedSubmission,
+    Stage,
     Status,
     ThreadContext,
     utcnow,
 )
-from redditbot.errors import (
-    ConfigError,
-    RateLimited,
-    RedditbotError,
-    TargetUnavailable,
-    TransientError,
-)
-from redditbot.moderation.output_gate import ReplyState
-from redditbot.moderation.verdicts import verdict_to_dict
-from redditbot.pipeline.post import count_forbidden
+from redditbot.errors import ConfigError
+from redditbot.moderation import Moderator, ReplyState, verdict_to_dict
+from redditbot.pipeline.moderate import approve_or_hold, regenerate_or_reject, review_mode
+from redditbot.pipeline.post import PosterLimits, PostPolicy, Sender, oldest_first
 from redditbot.posting_settings import OriginalPostSettings
 from redditbot.store import queries
-from redditbot.store.models import PostJob, SubmissionRow, Subreddit
+from redditbot.store.models import PostJob, SubmissionRow
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +63,13 @@ INSTRUCTION = (
     "Answer with one line 'Title: ...' and then 'Body: ...'."
 )
 MIN_POST_TOKENS = 256  # a title and a body need more room than a reply
+BATCH = 4  # post jobs a stage takes at a time
+LEASE = timedelta(minutes=10)
+MAX_GENERATIONS = 3
 
 
 class SubmissionGateway(Protocol):
-    """What this stage needs from Reddit (``redditbot.reddit.gateway.PrawGateway`` has it)."""
+    """What the sender of posts needs from Reddit (``PrawGateway`` has it)."""
 
     def submit(
         self,
@@ -73,33 +78,17 @@ class SubmissionGateway(Protocol):
         body: str,
         flair_id: str | None = None,
         flair_text: str | None = None,
-    ) -> Any: ...
+    ) -> PostedSubmission: ...
 
-    def own_recent_submissions(self, limit: int = 100) -> list[Any]: ...
+    def own_recent_submissions(self, limit: int = 100) -> list[PostedSubmission]: ...
 
     def delete_submission(self, fullname: str) -> None: ...
 
 
-@dataclass(frozen=True)
-class SubmitLimits:
-    """Batches, leases and retry budgets of the submit stage."""
-
-    batch: int = 4
-    lease: timedelta = timedelta(minutes=10)
-    in_flight: timedelta = timedelta(seconds=16 * 3)  # see PosterLimits.in_flight
-    max_generations: int = 3
-    max_attempts: int = 5
-    forbidden_to_pause: int = 3
-    pause_for: timedelta = timedelta(hours=24)
-
-
-def posting_for(settings: Any, subreddit: str) -> OriginalPostSettings:
-    """A subreddit's ``posting`` table (a model or a plain dict), or the disabled default."""
+def posting_for(settings: Settings, subreddit: str) -> OriginalPostSettings:
+    """A subreddit's ``posting`` table, or the disabled default."""
     sub = settings.subreddit(subreddit)
-    value = getattr(sub, "posting", None) if sub else None
-    if isinstance(value, OriginalPostSettings):
-        return value
-    return OriginalPostSettings.model_validate(value or {})
+    return sub.posting if sub else OriginalPostSettings()
 
 
 # --------------------------------------------------------------------------- schedule
@@ -182,18 +171,7 @@ def title_problems(
     return problems
 
 
-# --------------------------------------------------------------------------- store helpers
-
-
 # --------------------------------------------------------------------------- stages
-
-
-def _claim(stage: Any, session: Session, status: Status, now: datetime, extra=()) -> list:
-    """Lease a batch of ``stage``'s account's post jobs in ``status`` (any submit sub-stage)."""
-    return queries.claim_jobs(
-        session, model=PostJob, account=stage.account, status=status, owner=stage.owner,
-        now=now, lease=stage.limits.lease, limit=stage.limits.batch, extra=extra,
-    )  # fmt: skip
 
 
 class PostScheduler:
@@ -271,24 +249,36 @@ class PostWriter:
     def __init__(
         self,
         sessions: sessionmaker[Session],
-        settings: Any,
+        settings: Settings,
         generator: Generator,
         *,
         account: str,
         owner: str,
         posting: PostingFor,
-        limits: SubmitLimits | None = None,
+        batch: int = BATCH,
+        lease: timedelta = LEASE,
+        max_generations: int = MAX_GENERATIONS,
         clock: Clock = utcnow,
     ) -> None:
         self.sessions, self.settings, self.generator = sessions, settings, generator
         self.account, self.owner, self.posting = account, owner, posting
-        self.limits, self.clock = limits or SubmitLimits(), clock
+        self.batch, self.lease, self.max_generations = batch, lease, max_generations
+        self.clock = clock
 
     def run_once(self) -> int:
         now = self.clock()
         with self.sessions.begin() as session:
             self._requeue_abandoned(session, now)
-            jobs = _claim(self, session, Status.QUEUED, now)
+            jobs = queries.claim_jobs(
+                session,
+                model=PostJob,
+                account=self.account,
+                status=Status.QUEUED,
+                owner=self.owner,
+                now=now,
+                lease=self.lease,
+                limit=self.batch,
+            )
             requests = [self.request(session, job) for job in jobs]
             for job in jobs:
                 queries.move(job, Status.GENERATING, now=now, keep_lease=True)
@@ -365,7 +355,7 @@ class PostWriter:
     def _retry_or_fail(self, row: PostJob, reason: str, now, counted: bool = False) -> None:
         if not counted:
             row.generations += 1
-        status = Status.FAILED if row.generations >= self.limits.max_generations else Status.QUEUED
+        status = Status.FAILED if row.generations >= self.max_generations else Status.QUEUED
         queries.move(row, status, now=now, reason=reason)
 
 
@@ -375,23 +365,35 @@ class PostModerator:
     def __init__(
         self,
         sessions: sessionmaker[Session],
-        settings: Any,
+        settings: Settings,
         *,
         account: str,
         owner: str,
         posting: PostingFor,
-        moderator_for: Callable[[str], Any],
-        limits: SubmitLimits | None = None,
+        moderator_for: Callable[[str], Moderator],
+        batch: int = BATCH,
+        lease: timedelta = LEASE,
+        max_generations: int = MAX_GENERATIONS,
         clock: Clock = utcnow,
     ) -> None:
         self.sessions, self.settings, self.account, self.owner = sessions, settings, account, owner
         self.posting, self.moderator_for = posting, moderator_for
-        self.limits, self.clock = limits or SubmitLimits(), clock
+        self.batch, self.lease, self.max_generations = batch, lease, max_generations
+        self.clock = clock
 
     def run_once(self) -> int:
         now = self.clock()
         with self.sessions.begin() as session:
-            jobs = _claim(self, session, Status.DRAFTED, now)
+            jobs = queries.claim_jobs(
+                session,
+                model=PostJob,
+                account=self.account,
+                status=Status.DRAFTED,
+                owner=self.owner,
+                now=now,
+                lease=self.lease,
+                limit=self.batch,
+            )
             recent = self._recent_posts(session)
             for job in jobs:
                 self._judge(job, recent, now)
@@ -427,20 +429,88 @@ class PostModerator:
     def _advance(self, job: PostJob, decision: Decision, reasons: list[str], now) -> None:
         if decision is Decision.REJECT:
             reason = "output:" + (reasons[0] if reasons else "rejected")
-            if job.generations < self.limits.max_generations:
-                return queries.move(job, Status.QUEUED, now=now, reason=f"regenerate:{reason}")
-            return queries.move(job, Status.REJECTED, now=now, reason=reason)
-        sub = self.settings.subreddit(job.subreddit)
-        held = decision is Decision.REVIEW or bool(sub and sub.review)
-        reason = ",".join(reasons) or ("review_mode" if held else None)
-        queries.move(
-            job, Status.PENDING_REVIEW if held else Status.APPROVED, now=now, reason=reason
-        )
+            regenerate_or_reject(
+                job, reason, tries=job.generations, max_generations=self.max_generations, now=now
+            )
+            return
+        held = decision is Decision.REVIEW or review_mode(self.settings, job.subreddit)
+        approve_or_hold(job, held=held, reasons=reasons, now=now)
+
+
+class OriginalPosts:
+    """Original posts as the sender sends them: a self-post, recorded on its ``post_jobs`` row
+    (the body stored with its footer, as Reddit gets it)."""
+
+    model = PostJob
+    noun, label, interrupted = "post", "post job", "submit_interrupted"
+
+    def __init__(self, gateway: SubmissionGateway, sessions: sessionmaker[Session]) -> None:
+        self.gateway, self.sessions = gateway, sessions
+
+    def where(self, job: PostJob) -> str:
+        return f"in r/{job.subreddit}"
+
+    def target(self, job: PostJob) -> str | None:
         return None
 
+    def text(self, job: PostJob, footer: str) -> str:
+        return disclosed(job.body or "", footer)
 
-class PostSender:
-    """Sends approved posts, exactly once per slot; reconciles jobs left in ``posting``."""
+    def refusal(self, job: PostJob) -> str | None:
+        return None
+
+    def send(self, job: PostJob, text: str) -> PostedSubmission:
+        return self.gateway.submit(
+            job.subreddit, job.title or "", text, flair_id=job.flair_id, flair_text=job.flair_text
+        )
+
+    def find_existing(self, job: PostJob) -> list[PostedSubmission]:
+        """The account's posts with this job's subreddit and title not recorded by another job."""
+        with self.sessions() as session:
+            query = select(PostJob.submission_fullname).where(
+                PostJob.submission_fullname.is_not(None), PostJob.id != job.id
+            )
+            known = set(session.scalars(query))
+        found = [
+            s
+            for s in self.gateway.own_recent_submissions()
+            if s.subreddit.lower() == job.subreddit.lower()
+            and s.title == job.title
+            and s.fullname not in known
+        ]
+        return oldest_first(found)
+
+    def delete(self, fullname: str) -> None:
+        self.gateway.delete_submission(fullname)
+
+    def posting_values(self, text: str) -> dict[str, Any]:
+        return {"body": text}
+
+    def recorded(self, session: Session, job: PostJob) -> str | None:
+        return session.get(PostJob, job.id).submission_fullname
+
+    def record(
+        self,
+        session: Session,
+        row: PostJob,
+        sent: PostedSubmission,
+        text: str,
+        *,
+        reconciled: bool,
+        now: datetime,
+    ) -> None:
+        row.submission_fullname, row.permalink = sent.fullname, sent.permalink or None
+        row.reconciled, row.posted_at = reconciled, now
+
+    def record_dry_run(self, session: Session, row: PostJob, text: str, now: datetime) -> None:
+        row.dry_run, row.body = True, text
+
+    def duplicate_data(self, sent: PostedSubmission) -> dict[str, Any]:
+        return {"submission": sent.fullname}
+
+
+class PostSender(Sender[PostJob, PostedSubmission]):
+    """The send_posts stage: the sender of original posts, exactly once per slot."""
 
     def __init__(
         self,
@@ -449,247 +519,73 @@ class PostSender:
         *,
         account: str,
         owner: str,
-        dry_run: Callable[[str], bool],
-        footer: Callable[[str], str] = lambda subreddit: "",
-        limits: SubmitLimits | None = None,
+        policy: Callable[[str], PostPolicy],
+        limits: PosterLimits | None = None,
         clock: Clock = utcnow,
     ) -> None:
-        self.gateway, self.sessions, self.account, self.owner = gateway, sessions, account, owner
-        self.dry_run, self.limits, self.clock = dry_run, limits or SubmitLimits(), clock
-        self.footer = footer
+        posts = OriginalPosts(gateway, sessions)
+        limits = limits or PosterLimits(batch=BATCH, lease=LEASE)
+        super().__init__(
+            posts, sessions, account=account, owner=owner, policy=policy, limits=limits, clock=clock
+        )
 
-    def run_once(self) -> int:
-        handled = self.reconcile(stale_only=True)
-        now = self.clock()
-        paused = select(Subreddit.name).where(Subreddit.paused_until > now)
-        not_paused = PostJob.subreddit.not_in(paused)
-        with self.sessions.begin() as session:
-            jobs = _claim(self, session, Status.APPROVED, now, extra=[not_paused])
-        for job in jobs:
-            try:
-                self.send(job)
-            except TransientError as exc:  # outcome unknown: reconciled after the in-flight window
-                log.warning("post job %s: submit interrupted (%s); will reconcile", job.id, exc)
-                with self.sessions.begin() as session:
-                    queries.end_lease(session, PostJob, job.id, self.owner)
-                self._event("submit_interrupted", str(exc), job)
-        return handled + len(jobs)
 
-    def send(self, job: PostJob) -> None:
-        """Post one claimed job: ``posting`` is committed before the request.
+@dataclass(frozen=True)
+class PostStages:
+    """The four stages of original posts, in pipeline order."""
 
-        The body is stored with its disclosure footer, as Reddit gets it.
-        """
-        body = disclosed(job.body or "", self.footer(job.subreddit))
-        if self.dry_run(job.subreddit):
-            return self._finish(job, Status.SKIPPED, "dry_run", dry_run=True, body=body)
-        if not self._mark_posting(job, body):
-            return None  # another instance took the job over
-        try:
-            created = self.gateway.submit(
-                job.subreddit,
-                job.title or "",
-                body,
-                flair_id=job.flair_id,
-                flair_text=job.flair_text,
-            )
-        except RateLimited as exc:
-            return self._delay(job, exc)
-        except TargetUnavailable as exc:
-            self._finish(job, Status.SKIPPED, exc.reason)
-            if exc.reason == "forbidden":
-                count_forbidden(self.sessions, job.subreddit, account=self.account,
-                                now=self.clock(), limits=self.limits)  # fmt: skip
-            return None
-        return self._record(job, created, reconciled=False)
+    schedule_posts: PostScheduler
+    write_posts: PostWriter
+    moderate_posts: PostModerator
+    send_posts: PostSender
 
-    def _mark_posting(self, job: PostJob, body: str) -> bool:
-        now = self.clock()
-        with self.sessions.begin() as session:
-            result = session.execute(
-                update(PostJob)
-                .where(
-                    PostJob.id == job.id,
-                    PostJob.status == Status.APPROVED,
-                    PostJob.lease_owner == self.owner,
-                )
-                .values(
-                    status=Status.POSTING,
-                    body=body,
-                    updated_at=now,
-                    attempts=PostJob.attempts + 1,
-                    lease_expires_at=queries.db_now(session, self.limits.lease),
-                )
-            )
-            return result.rowcount == 1
+    def by_name(self) -> dict[str, Stage]:
+        return {field.name: getattr(self, field.name) for field in fields(self)}
 
-    def _record(self, job: PostJob, created: Any, *, reconciled: bool) -> None:
-        """Record a post Reddit created; one for a job another instance finished meanwhile is
-        a duplicate: deleted, and the event log says so (see ``Poster._record``)."""
-        now = self.clock()
-        with self.sessions.begin() as session:
-            row = session.get(PostJob, job.id, with_for_update=True)
-            finished = Status(row.status).terminal
-            if not finished:
-                row.submission_fullname, row.permalink = created.fullname, created.permalink or None
-                row.reconciled, row.posted_at = reconciled, now
-                if row.status == Status.APPROVED:  # sent back by another's reconciliation
-                    queries.move(row, Status.POSTING, now=now)
-                queries.move(row, Status.POSTED, now=now)
-                queries.clear_forbidden(session, job.subreddit)
-        if row.submission_fullname != created.fullname:
-            return self._delete_duplicate(job, created.fullname, f"already {row.status}")
-        log.info("post job %s: posted %s in r/%s", job.id, created.fullname, job.subreddit)
-        return None
 
-    def _delete_duplicate(self, job: PostJob, fullname: str, why: str) -> None:
-        data = {"submission": fullname}
-        self._event("duplicate_found", f"duplicate post {fullname} ({why})", job, data)
-        self.gateway.delete_submission(fullname)
-        self._event("duplicate_deleted", f"deleted duplicate post {fullname} ({why})", job, data)
+POST_STAGES = tuple(field.name for field in fields(PostStages))
 
-    def _finish(
-        self, job: PostJob, status: Status, reason: str, dry_run: bool = False,
-        body: str | None = None,
-    ) -> None:  # fmt: skip
-        with self.sessions.begin() as session:
-            row = session.get(PostJob, job.id)
-            row.dry_run = dry_run
-            if body is not None:  # a dry run records the body it would have sent
-                row.body = body
-            queries.move(row, status, now=self.clock(), reason=reason)
-        log.info("post job %s: %s (%s)", job.id, status, reason)
 
-    def _delay(self, job: PostJob, exc: RateLimited) -> None:
-        """RATELIMIT is a delay, not a failure: back to approved until Reddit's time."""
-        wait, now = exc.retry_after or 60.0, self.clock()
-        with self.sessions.begin() as session:
-            row = session.get(PostJob, job.id)
-            queries.move(row, Status.APPROVED, now=now, reason="ratelimit")
-            row.not_before, row.attempts = now + timedelta(seconds=wait), row.attempts - 1
-        log.info("post job %s: rate limited, retrying in %.0f s", job.id, wait)
-
-    # ------------------------------------------------------------------ reconciliation
-
-    def reconcile(self, *, stale_only: bool) -> int:
-        """Settle post jobs left in ``posting``; at start-up (single instance) all of them."""
-        with self.sessions() as session:
-            jobs = queries.jobs_in_posting(
-                session, account=self.account, stale_only=stale_only,
-                in_flight=self.limits.in_flight, model=PostJob,
-            )  # fmt: skip
-        for job in jobs:
-            try:
-                self.reconcile_job(job)
-            except RedditbotError as exc:
-                log.warning("post job %s: reconciliation failed (%s); will retry", job.id, exc)
-        return len(jobs)
-
-    def reconcile_job(self, job: PostJob) -> None:
-        """Find the post on the account's submitted listing: record it, or send it again."""
-        mine = self._matching(job)
-        with self.sessions() as session:
-            kept = session.get(PostJob, job.id).submission_fullname  # another instance's record
-        if kept is not None:
-            for extra in (s for s in mine if s.fullname != kept):
-                self._delete_duplicate(job, extra.fullname, "found while reconciling")
-            return None
-        if mine:
-            for extra in mine[1:]:
-                self._delete_duplicate(job, extra.fullname, "found while reconciling")
-            return self._record(job, mine[0], reconciled=True)
-        now = self.clock()
-        with self.sessions.begin() as session:
-            row = session.get(PostJob, job.id, with_for_update=True)
-            if row.status != Status.POSTING:
-                return None  # another instance settled it meanwhile
-            exhausted = row.attempts >= self.limits.max_attempts
-            status = Status.FAILED if exhausted else Status.APPROVED
-            reason = "post_attempts_exhausted" if exhausted else "reconciled_not_posted"
-            queries.move(row, status, now=now, reason=reason)
-        return None
-
-    def _matching(self, job: PostJob) -> list[Any]:
-        """The account's posts with this job's subreddit and title not already recorded."""
-        with self.sessions() as session:
-            known = set(
-                session.scalars(
-                    select(PostJob.submission_fullname).where(
-                        PostJob.submission_fullname.is_not(None), PostJob.id != job.id
-                    )
-                )
-            )
-        found = [
-            s
-            for s in self.gateway.own_recent_submissions()
-            if s.subreddit.lower() == job.subreddit.lower()
-            and s.title == job.title
-            and s.fullname not in known
-        ]
-        return sorted(found, key=lambda s: (s.created_utc, int(s.fullname[3:], 36)))
-
-    def _event(self, kind: str, message: str, job: PostJob, data: dict | None = None) -> None:
-        with self.sessions.begin() as session:
-            queries.record_event(
-                session, kind, message, now=self.clock(), level="warning", account=self.account,
-                subreddit=job.subreddit, job_id=job.id, data=data or {},
-            )  # fmt: skip
+def post_stages(
+    gateway: SubmissionGateway,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    generator: Generator,
+    *,
+    account: str,
+    owner: str,
+    moderator_for: Callable[[str], Moderator],
+    policy: Callable[[str], PostPolicy] | None = None,
+    posting: PostingFor | None = None,
+    lease: timedelta = LEASE,
+    in_flight: timedelta = PosterLimits.in_flight,
+    clock: Clock = utcnow,
+) -> PostStages:
+    """The stages of original posts for the subreddits in ``settings``."""
+    posting = posting or (lambda sub: posting_for(settings, sub))
+    policy = policy or (
+        lambda sub: PostPolicy(dry_run=settings.dry_run_for(sub), footer=settings.footer_for(sub))
+    )
+    names = [s.name for s in settings.subreddits]
+    common = {"account": account, "clock": clock}
+    jobs = {"owner": owner, "posting": posting, "lease": lease} | common
+    limits = PosterLimits(batch=BATCH, lease=lease, in_flight=in_flight)
+    return PostStages(
+        schedule_posts=PostScheduler(sessions, subreddits=names, posting=posting, **common),
+        write_posts=PostWriter(sessions, settings, generator, **jobs),
+        moderate_posts=PostModerator(sessions, settings, moderator_for=moderator_for, **jobs),
+        send_posts=PostSender(
+            gateway, sessions, owner=owner, policy=policy, limits=limits, **common
+        ),
+    )
 
 
 class SubmitStage:
-    """The whole original-post path as one scheduled stage: schedule, write, moderate, send."""
+    """The stages of original posts run one after the other, as one."""
 
-    def __init__(self, *parts: Any) -> None:
-        self.parts = parts
-
-    @classmethod
-    def build(
-        cls,
-        gateway: SubmissionGateway,
-        sessions: sessionmaker[Session],
-        settings: Any,
-        generator: Generator,
-        *,
-        account: str,
-        owner: str,
-        moderator_for: Callable[[str], Any],
-        posting: PostingFor | None = None,
-        limits: SubmitLimits | None = None,
-        clock: Clock = utcnow,
-    ) -> SubmitStage:
-        """Wire the four parts for the subreddits in ``settings``."""
-        posting = posting or (lambda sub: posting_for(settings, sub))
-        limits = limits or SubmitLimits()
-        names = [s.name for s in settings.subreddits]
-        common = {"account": account, "clock": clock}
-        return cls(
-            PostScheduler(sessions, subreddits=names, posting=posting, **common),
-            PostWriter(
-                sessions, settings, generator, owner=owner, posting=posting, limits=limits, **common
-            ),
-            PostModerator(
-                sessions,
-                settings,
-                owner=owner,
-                posting=posting,
-                moderator_for=moderator_for,
-                limits=limits,
-                **common,
-            ),
-            PostSender(
-                gateway,
-                sessions,
-                owner=owner,
-                dry_run=settings.dry_run_for,
-                footer=settings.footer_for,
-                limits=limits,
-                **common,
-            ),
-        )
-
-    @property
-    def sender(self) -> PostSender:
-        return self.parts[-1]
+    def __init__(self, stages: PostStages) -> None:
+        self.parts: tuple[Stage, ...] = tuple(stages.by_name().values())
+        self.sender = stages.send_posts
 
     def run_once(self) -> int:
         return sum(part.run_once() for part in self.parts)

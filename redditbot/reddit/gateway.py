@@ -16,7 +16,6 @@ import logging
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -27,6 +26,7 @@ from redditbot.domain import (
     InboxItem,
     ListingPage,
     PostedComment,
+    PostedSubmission,
     Submission,
 )
 from redditbot.errors import (
@@ -417,17 +417,6 @@ def to_posted(thing: Any) -> PostedComment:
 
 
 # --------------------------------------------------------------------------- submissions
-
-
-@dataclass(frozen=True)
-class PostedSubmission:
-    """A thread the bot started, as Reddit reports it."""
-
-    fullname: str
-    subreddit: str
-    title: str = ""
-    permalink: str = ""
-    created_utc: float = 0.0
 
 
 @contextmanager

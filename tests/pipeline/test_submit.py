@@ -15,11 +15,11 @@ from redditbot.domain import Candidate, Generation, GenerationRequest
 from redditbot.moderation import Moderator
 from redditbot.pipeline.listen import Listener
 from redditbot.pipeline.submit import (
-    SubmitLimits,
     SubmitStage,
     jitter,
     latest_slot,
     parse_post,
+    post_stages,
     posting_for,
     slot_key,
     title_problems,
@@ -73,7 +73,7 @@ def make_stage(
 ) -> SubmitStage:
     settings = settings or config()
     moderator = Moderator(settings.moderation_for("learnpython"))
-    return SubmitStage.build(
+    stages = post_stages(
         gateway,
         sessions,
         settings,
@@ -82,9 +82,10 @@ def make_stage(
         owner=owner,
         moderator_for=lambda _: moderator,
         posting=lambda _: posting,
-        limits=SubmitLimits(lease=timedelta(minutes=10)),
+        lease=timedelta(minutes=10),
         clock=clock,
     )
+    return SubmitStage(stages)
 
 
 def jobs(sessions) -> list[PostJob]:
