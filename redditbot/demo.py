@@ -7,7 +7,6 @@ on 127.0.0.1; the daemon runs against it with SQLite and the default model until
 
 from __future__ import annotations
 
-import argparse
 import logging
 import random
 import time
@@ -89,7 +88,6 @@ def run_demo(
 ) -> int:
     """Run the demo; returns 0 when at least one reply was posted."""
     from redditbot.app import Bot
-    from redditbot.cli.history import render_history
     from redditbot.reddit.sandbox import (
         DEMO_CLIENT_ID,
         DEMO_CLIENT_SECRET,
@@ -97,6 +95,8 @@ def run_demo(
         SandboxServer,
         World,
     )
+    from redditbot.store.history import reply_history
+    from redditbot.textable import render_rows
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     _reset(Path(db_path))
@@ -121,10 +121,10 @@ def run_demo(
             activity.stop()
             bot.stop(grace=60)
         writes = [w for w in server.writes.records if w.path.startswith("/api/comment")]
-    filters = argparse.Namespace(subreddit=None, status=None, since=None, limit=50)
     print("\nReply history (redditbot sql \"SELECT * FROM reply_history\" shows every column):",
           file=out)  # fmt: skip
-    print(render_history(db_url, filters), file=out)
+    history = reply_history(db_url, limit=50)
+    print(render_rows(history.columns, history.rows, as_json=False, max_width=48), file=out)
     print(f"\n{posted} replies posted; the sandbox saw {len(writes)} comment requests.", file=out)
     return 0 if posted else 1
 

@@ -6,10 +6,9 @@ poll stored and the cursor that points past them are committed together or not a
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, case, func, or_, select, type_coerce, update
@@ -18,7 +17,6 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from redditbot.domain import Comment, Status, Submission, can_move
-from redditbot.errors import ConfigError
 from redditbot.store import purge
 from redditbot.store.models import (
     CommentRow,
@@ -354,17 +352,3 @@ def record_event(
 ) -> None:
     """Append to the event log (account, subreddit, job_id, fullname, data are optional)."""
     session.add(Event(kind=kind, message=message, at=now, level=level, **fields))
-
-
-def parse_since(value: str, now: datetime | None = None) -> datetime:
-    """``30m``, ``24h``, ``7d`` (ago) or an ISO date/datetime (UTC when no zone is given)."""
-    now = now or datetime.now(UTC)
-    match = re.fullmatch(r"(\d+)\s*([smhd])", value.strip())
-    if match:
-        unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[match[2]]
-        return now - timedelta(**{unit: int(match[1])})
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise ConfigError(f"--since {value!r}: use 30m, 24h, 7d or an ISO date") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -28,7 +28,7 @@ from starlette.templating import Jinja2Templates
 
 from redditbot.domain import Clock, Status, utcnow
 from redditbot.errors import ConfigError
-from redditbot.store.queries import parse_since
+from redditbot.store.history import parse_since
 from redditbot.store.review import NotHeld, ReviewDecision, review_post, review_reply
 from redditbot.web import data
 from redditbot.web.security import (
