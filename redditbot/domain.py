@@ -16,7 +16,7 @@ Clock = Callable[[], datetime]
 
 
 class Status(StrEnum):
-    """States of a reply job (see docs/design: queued → … → posted)."""
+    """States of a job (docs/architecture.md, "A job's state machine": queued → … → posted)."""
 
     QUEUED = "queued"
     GENERATING = "generating"
@@ -285,6 +285,19 @@ class Draft:
 
 
 # --------------------------------------------------------------------------- Reddit gateway
+
+# Facts of Reddit's API that the stages and the metrics need as much as the adapter does.
+LISTING_LIMIT = 100  # Reddit's maximum page size: the fewest requests per new item
+# Reddit's answers to a write that mean "never, for this target": the job ends skipped with the
+# reason on the right (and /metrics counts the refusals by it).
+TERMINAL_API_ERRORS = {
+    "THREAD_LOCKED": "thread_locked",
+    "DELETED_COMMENT": "deleted_comment",
+    "TOO_OLD": "too_old",
+    "TOO_MANY_COMMENTS": "too_many_comments",
+    "SUBREDDIT_NOTALLOWED": "subreddit_not_allowed",
+    "NO_SELFS": "no_selfs",
+}
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from redditbot.domain import utcnow
+
 log = logging.getLogger(__name__)
 
 ErrorHandler = Callable[[str, BaseException], None]
@@ -51,7 +53,7 @@ class Scheduler:
         self.jobs[name] = job
         self._scheduler.add_job(
             self.run_job, "interval", seconds=interval, args=[job], id=name, name=name,
-            next_run_time=_now(),
+            next_run_time=utcnow(),
         )  # fmt: skip
 
     def run_job(self, job: StageJob) -> int:
@@ -82,9 +84,3 @@ class Scheduler:
     @property
     def running(self) -> bool:
         return bool(self._scheduler.running)
-
-
-def _now():
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC)

@@ -24,9 +24,8 @@ from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from redditbot.domain import Clock, Status
+from redditbot.domain import TERMINAL_API_ERRORS, Clock, Status
 from redditbot.observability.exposition import labelled
-from redditbot.reddit.gateway import TERMINAL_API_ERRORS
 from redditbot.store import queries
 from redditbot.store.models import (
     CommentRow,

@@ -23,7 +23,7 @@ from redditbot.domain import (
     ThreadContext,
     Verdict,
 )
-from redditbot.moderation.output_gate import ReplyState
+from redditbot.moderation import ReplyState
 from redditbot.quality import Embedder, Reranked, rerank_candidates
 
 Example = tuple[ThreadContext, str]

@@ -17,9 +17,16 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from redditbot.domain import Clock, Comment, ListingPage, RedditGateway, Submission, utcnow
+from redditbot.domain import (
+    LISTING_LIMIT,
+    Clock,
+    Comment,
+    ListingPage,
+    RedditGateway,
+    Submission,
+    utcnow,
+)
 from redditbot.errors import PermanentError, TransientError
-from redditbot.reddit.gateway import LISTING_LIMIT
 from redditbot.store import queries
 from redditbot.store.models import InboxRow
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from redditbot.config import Settings
 from redditbot.domain import Clock, Decision, Status, Verdict, utcnow
-from redditbot.moderation.verdicts import verdict_to_dict
+from redditbot.moderation import verdict_to_dict
 from redditbot.pipeline.context import thread_context
 from redditbot.pipeline.drafting import Choice, choose_reply
 from redditbot.pipeline.generate import generation_count

@@ -22,8 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from redditbot.config import SelectionSettings, Settings
 from redditbot.domain import Clock, Decision, Status, Target, Verdict, utcnow
-from redditbot.moderation.input_gate import TargetState, parse_opt_command
-from redditbot.moderation.verdicts import verdict_to_dict
+from redditbot.moderation import TargetState, parse_opt_command, verdict_to_dict
 from redditbot.pipeline.context import load_target
 from redditbot.store import queries
 from redditbot.store.models import (

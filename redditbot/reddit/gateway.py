@@ -22,6 +22,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from redditbot.domain import (
+    LISTING_LIMIT,
+    TERMINAL_API_ERRORS,
     Comment,
     InboxItem,
     ListingPage,
@@ -41,7 +43,6 @@ from redditbot.errors import (
 log = logging.getLogger(__name__)
 
 DEFAULT_RATELIMIT_WAIT = 60.0
-LISTING_LIMIT = 100  # Reddit's maximum page size: the fewest requests per new item
 NON_IDEMPOTENT_PATHS = ("/api/comment", "/api/submit")
 # POSTs that change nothing on Reddit: the token request and loading more comments of a thread.
 READ_ONLY_POSTS = ("/api/v1/access_token", "/api/morechildren")
@@ -49,14 +50,6 @@ READ_METHODS = ("GET", "HEAD")
 # prawcore tries a request up to three times (FiniteRetryStrategy: two retries), each up to the
 # request timeout: how long a sender may wait for Reddit is ``timeout * REQUEST_TRIES``.
 REQUEST_TRIES = 1 + 2
-TERMINAL_API_ERRORS = {
-    "THREAD_LOCKED": "thread_locked",
-    "DELETED_COMMENT": "deleted_comment",
-    "TOO_OLD": "too_old",
-    "TOO_MANY_COMMENTS": "too_many_comments",
-    "SUBREDDIT_NOTALLOWED": "subreddit_not_allowed",
-    "NO_SELFS": "no_selfs",
-}
 TITLE_LIMIT = 300  # Reddit's longest submission title, in characters
 
 

@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from redditbot.domain import Status
+from redditbot.domain import Status, utcnow
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -37,10 +37,6 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -207,7 +203,7 @@ class PollCursor(Base):
 
 
 class ReplyJob(Job):
-    """One reply the bot may write: the state machine of docs/design (queued → … → posted).
+    """One reply the bot may write: the state machine of docs/architecture.md (queued → … → posted).
 
     ``UNIQUE(account, target_fullname)``: a target gets at most one reply per account, ever.
     """
