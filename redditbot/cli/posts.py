@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
-
-from sqlalchemy import select
+from typing import TYPE_CHECKING
 
 from redditbot.cli.common import sessions
-from redditbot.domain import Status, utcnow
-from redditbot.store.models import PostJob
-from redditbot.store.review import ReviewDecision, cli_reviewer, review_post
+from redditbot.cli.review import decide
+from redditbot.domain import Status
+from redditbot.store import queries
 from redditbot.textable import add_json_option, render_rows
+
+if TYPE_CHECKING:
+    from redditbot.cli import Context
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -35,33 +36,23 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     posts.set_defaults(handler=posts_list, status=None, limit=20, json=False)
 
 
-def posts_list(ctx: Any, args: argparse.Namespace) -> int:
+def posts_list(ctx: Context, args: argparse.Namespace) -> int:
     """The newest post jobs, optionally of one state."""
-    query = select(PostJob).order_by(PostJob.id.desc()).limit(args.limit)
-    if args.status:
-        query = query.where(PostJob.status == Status(args.status))
+    status = Status(args.status) if args.status else None
     with sessions(ctx)() as session:
-        jobs = session.scalars(query).all()
+        jobs = queries.newest_post_jobs(session, status=status, limit=args.limit)
     rows = [(j.id, j.subreddit, j.slot, j.status, j.reason, j.title) for j in jobs]
     columns = ["job_id", "subreddit", "slot", "status", "reason", "title"]
     ctx.print(render_rows(columns, rows, as_json=args.json))
     return 0
 
 
-def posts_approve(ctx: Any, args: argparse.Namespace) -> int:
+def posts_approve(ctx: Context, args: argparse.Namespace) -> int:
     """Approve a held post; with --title/--body, an edited one (recorded as the reviewer's)."""
     edits = {k: v for k, v in (("title", args.title), ("body", args.body)) if v is not None}
-    return _review(ctx, args.job_id, True, edits=edits)
+    return decide(ctx, "post", args.job_id, True, edits=edits)
 
 
-def posts_reject(ctx: Any, args: argparse.Namespace) -> int:
+def posts_reject(ctx: Context, args: argparse.Namespace) -> int:
     """Reject a held post."""
-    return _review(ctx, args.job_id, False, reason=args.reason)
-
-
-def _review(ctx: Any, job_id: int, approve: bool, *, edits=None, reason="reviewer") -> int:
-    decision = ReviewDecision(approve, reviewer=cli_reviewer(), reason=reason, edits=edits)
-    with sessions(ctx).begin() as session:
-        status = review_post(session, job_id, decision, now=utcnow()).status
-    ctx.print(f"post job {job_id}: {status}")
-    return 0
+    return decide(ctx, "post", args.job_id, False, reason=args.reason)

@@ -1,16 +1,15 @@
-"""``redditbot review``: list, approve, edit or reject the replies held for a person."""
+"""``redditbot review``: list, approve, edit or reject the replies held for a person; and
+``decide``, the command line's one review path, which ``redditbot posts`` takes too."""
 
 from __future__ import annotations
 
 import argparse
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-
 from redditbot.cli.common import sessions
-from redditbot.domain import Status, utcnow
-from redditbot.store.models import ReplyJob
-from redditbot.store.review import ReviewDecision, cli_reviewer, review_reply
+from redditbot.domain import utcnow
+from redditbot.store import queries
+from redditbot.store.review import KINDS, Kind, ReviewDecision, cli_reviewer, review
 from redditbot.textable import add_json_option, render_rows
 
 if TYPE_CHECKING:
@@ -37,31 +36,37 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 def review_list(ctx: Context, args: argparse.Namespace) -> int:
     """Replies waiting for a person."""
     with sessions(ctx)() as session:
-        held = session.scalars(
-            select(ReplyJob).where(ReplyJob.status == Status.PENDING_REVIEW)
-            .order_by(ReplyJob.id)
-        ).all()  # fmt: skip
+        held = queries.held_replies(session)
     rows = [(j.id, j.subreddit, j.target_fullname, j.reason, j.reply_text) for j in held]
     columns = ["job_id", "subreddit", "target", "why_held", "reply_text"]
     ctx.print(render_rows(columns, rows, as_json=args.json, max_width=80))
     return 0
 
 
-def _review(ctx: Context, job_id: int, approve: bool, *, text=None, reason="reviewer") -> int:
-    edits = None if text is None else {"reply_text": text}
-    decision = ReviewDecision(approve, reviewer=cli_reviewer(), reason=reason, edits=edits)
-    with sessions(ctx).begin() as session:
-        job = review_reply(session, job_id, decision, now=utcnow())
-        status = job.status
-    ctx.print(f"job {job_id}: {status}")
-    return 0
-
-
 def review_approve(ctx: Context, args: argparse.Namespace) -> int:
     """Approve a held reply; with --text, an edited one (recorded as the reviewer's)."""
-    return _review(ctx, args.job_id, True, text=args.text)
+    edits = None if args.text is None else {"reply_text": args.text}
+    return decide(ctx, "reply", args.job_id, True, edits=edits)
 
 
 def review_reject(ctx: Context, args: argparse.Namespace) -> int:
     """Reject a held reply."""
-    return _review(ctx, args.job_id, False, reason=args.reason)
+    return decide(ctx, "reply", args.job_id, False, reason=args.reason)
+
+
+def decide(
+    ctx: Context,
+    kind: Kind,
+    job_id: int,
+    approve: bool,
+    *,
+    edits: dict[str, str] | None = None,
+    reason: str = "reviewer",
+) -> int:
+    """The command line's review of a held reply or post (``redditbot review``, ``redditbot
+    posts``): store.review moves it and records the verdict, the reviewer and any edit."""
+    decision = ReviewDecision(approve, reviewer=cli_reviewer(), reason=reason, edits=edits)
+    with sessions(ctx).begin() as session:
+        status = review(session, kind, job_id, decision, now=utcnow()).status
+    ctx.print(f"{KINDS[kind].label} {job_id}: {status}")
+    return 0

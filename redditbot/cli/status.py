@@ -5,12 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-
 from redditbot.cli.common import sessions
 from redditbot.domain import Status
 from redditbot.store import queries
-from redditbot.store.models import Event, PollCursor, PostJob
+from redditbot.store.models import PostJob
 from redditbot.textable import add_json_option, format_table, records, to_json
 
 if TYPE_CHECKING:
@@ -29,13 +27,12 @@ def show_status(ctx: Context, args: argparse.Namespace) -> int:
     with sessions(ctx)() as session:
         replies = queries.count_jobs_by_status(session)
         posts = queries.count_jobs_by_status(session, model=PostJob)
-        cursors = session.scalars(select(PollCursor).order_by(PollCursor.feed)).all()
-        errors = session.scalars(
-            select(Event).where(Event.level.in_(("warning", "error")))
-            .order_by(Event.id.desc()).limit(10)
-        ).all()  # fmt: skip
-        clocks = [(e.account, (e.data or {}).get("instance"), e.at, e.level, e.message)
-                  for e in _latest_clock_checks(session)]  # fmt: skip
+        cursors = queries.poll_cursors(session)
+        errors = queries.recent_warnings(session)
+        checks = queries.latest_clock_checks(session)
+        clocks = [
+            (e.account, (e.data or {}).get("instance"), e.at, e.level, e.message) for e in checks
+        ]
     feeds = [(c.account, c.feed, c.last_success_at, c.last_fullname) for c in cursors]
     clock_columns = ["account", "instance", "at", "level", "clock check"]
     feed_columns = ["account", "feed", "last_success_at", "cursor"]
@@ -58,13 +55,3 @@ def show_status(ctx: Context, args: argparse.Namespace) -> int:
     ctx.print()
     ctx.print(format_table(["at", "kind", "message"], warnings))
     return 0
-
-
-def _latest_clock_checks(session, recent: int = 200) -> list[Event]:
-    """The latest ``clock_check`` of each instance (and account) among the recent ones: one
-    instance whose clock is off must not hide behind another's later "clocks agree"."""
-    query = select(Event).where(Event.kind == "clock_check").order_by(Event.id.desc()).limit(recent)
-    latest: dict[tuple, Event] = {}
-    for event in session.scalars(query):
-        latest.setdefault((event.account, (event.data or {}).get("instance")), event)
-    return sorted(latest.values(), key=lambda e: (e.account or "", e.id))

@@ -23,6 +23,7 @@ from redditbot.store.models import (
     Event,
     Job,
     PollCursor,
+    PostJob,
     ReplyJob,
     SubmissionRow,
     Subreddit,
@@ -352,3 +353,43 @@ def record_event(
 ) -> None:
     """Append to the event log (account, subreddit, job_id, fullname, data are optional)."""
     session.add(Event(kind=kind, message=message, at=now, level=level, **fields))
+
+
+def recent_warnings(session: Session, limit: int = 10) -> Sequence[Event]:
+    """The newest warning and error events."""
+    query = select(Event).where(Event.level.in_(("warning", "error")))
+    return session.scalars(query.order_by(Event.id.desc()).limit(limit)).all()
+
+
+def latest_clock_checks(session: Session, recent: int = 200) -> list[Event]:
+    """The latest ``clock_check`` of each instance (and account) among the recent ones: one
+    instance whose clock is off must not hide behind another's later "clocks agree"."""
+    query = select(Event).where(Event.kind == "clock_check").order_by(Event.id.desc()).limit(recent)
+    latest: dict[tuple, Event] = {}
+    for event in session.scalars(query):
+        latest.setdefault((event.account, (event.data or {}).get("instance")), event)
+    return sorted(latest.values(), key=lambda e: (e.account or "", e.id))
+
+
+# --------------------------------------------------------------------------- listings
+
+
+def poll_cursors(session: Session) -> Sequence[PollCursor]:
+    """Every feed's cursor, by feed."""
+    return session.scalars(select(PollCursor).order_by(PollCursor.feed)).all()
+
+
+def held_replies(session: Session) -> Sequence[ReplyJob]:
+    """Reply jobs waiting for a person (``pending_review``), oldest first."""
+    query = select(ReplyJob).where(ReplyJob.status == Status.PENDING_REVIEW)
+    return session.scalars(query.order_by(ReplyJob.id)).all()
+
+
+def newest_post_jobs(
+    session: Session, *, status: Status | None = None, limit: int = 20
+) -> Sequence[PostJob]:
+    """The newest post jobs, optionally of one state."""
+    query = select(PostJob).order_by(PostJob.id.desc()).limit(limit)
+    if status:
+        query = query.where(PostJob.status == status)
+    return session.scalars(query).all()

@@ -1,24 +1,29 @@
 """A person's decision on a held reply or post: the one review path of the CLI and the web pages.
 
 Approving (optionally with an edit) or rejecting a job in ``pending_review`` moves it along the
-state machine and records who decided what and when: a reply gets a ``gate = 'review'`` row in
-``moderation_verdicts``, and both kinds get a ``review`` event whose data names the reviewer and
-the text before and after an edit. Nothing here commits: the caller owns the transaction.
+state machine and records who decided what and when: the reviewer's verdict where the kind keeps
+its moderation verdicts (a reply: a ``gate = 'review'`` row in ``moderation_verdicts``; a post:
+``review`` in its ``verdict``), and a ``review`` event whose data names the reviewer and the text
+before and after an edit. ``review`` is the path; ``KINDS`` says what differs between the kinds.
+Nothing here commits: the caller owns the transaction.
 """
 
 from __future__ import annotations
 
 import getpass
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
 from redditbot.domain import Status
 from redditbot.errors import RedditbotError
 from redditbot.store import queries
-from redditbot.store.models import ModerationVerdictRow, PostJob, ReplyJob
+from redditbot.store.models import Job, ModerationVerdictRow, PostJob, ReplyJob
+
+Kind = Literal["reply", "post"]
 
 
 class NotHeld(RedditbotError):
@@ -46,25 +51,54 @@ def cli_reviewer() -> str:
     return f"cli:{getpass.getuser()}"
 
 
-def review_reply(session: Session, job_id: int, decision: ReviewDecision, *, now: datetime):
-    """Approve, edit and approve, or reject the held reply job ``job_id``; returns the job."""
-    job = _held(session, ReplyJob, job_id, "job")
-    reason, changed = _apply(job, decision, ("reply_text",))
-    session.add(ModerationVerdictRow(
-        job_id=job.id, gate="review", decision="approve" if decision.approve else "reject",
-        reasons=[reason], checks=[{"name": "reviewer", "reason": decision.reviewer}],
-        created_at=now,
-    ))  # fmt: skip
-    _record(session, job, "reply", decision, reason, changed, now)
+def review(session: Session, kind: Kind, job_id: int, decision: ReviewDecision, *, now: datetime):
+    """Approve, edit and approve, or reject the held job ``job_id`` of ``kind``; returns it."""
+    spec = KINDS[kind]
+    job = _held(session, spec.model, job_id, spec.label)
+    reason, changed = _apply(job, decision, spec.fields)
+    verdict = {
+        "decision": "approve" if decision.approve else "reject",
+        "reasons": [reason],
+        "checks": [{"name": "reviewer", "reason": decision.reviewer}],
+    }
+    spec.record_verdict(session, job, verdict, now)
+    _record(session, job, kind, decision, reason, changed, now)
     return job
+
+
+def review_reply(session: Session, job_id: int, decision: ReviewDecision, *, now: datetime):
+    """``review`` of a held reply job."""
+    return review(session, "reply", job_id, decision, now=now)
 
 
 def review_post(session: Session, job_id: int, decision: ReviewDecision, *, now: datetime):
-    """Approve, edit and approve, or reject the held original post ``job_id``; returns the job."""
-    job = _held(session, PostJob, job_id, "post job")
-    reason, changed = _apply(job, decision, ("title", "body"))
-    _record(session, job, "post", decision, reason, changed, now)
-    return job
+    """``review`` of a held original post."""
+    return review(session, "post", job_id, decision, now=now)
+
+
+def _reply_verdict(session: Session, job: ReplyJob, verdict: dict[str, Any], now: datetime):
+    session.add(ModerationVerdictRow(job_id=job.id, gate="review", created_at=now, **verdict))
+
+
+def _post_verdict(session: Session, job: PostJob, verdict: dict[str, Any], now: datetime):
+    # A new dict, so that the JSON column sees the change; the moderator's verdict stays beside.
+    job.verdict = {**(job.verdict or {}), "review": verdict | {"at": now.isoformat()}}
+
+
+@dataclass(frozen=True)
+class Reviewable:
+    """What review needs of a kind of job: its table, name, editable fields, verdict record."""
+
+    model: type[Job]
+    label: str  # how messages name one ("job 7", "post job 7")
+    fields: tuple[str, ...]
+    record_verdict: Callable[[Session, Any, dict[str, Any], datetime], None]
+
+
+KINDS: dict[str, Reviewable] = {
+    "reply": Reviewable(ReplyJob, "job", ("reply_text",), _reply_verdict),
+    "post": Reviewable(PostJob, "post job", ("title", "body"), _post_verdict),
+}
 
 
 def _held(session: Session, model: type, job_id: int, label: str) -> Any:

@@ -19,9 +19,9 @@ NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 DRAFT = "Use pathlib: Path('notes.txt').read_text()."
 
 
-def held_reply(sessions, status: str = "pending_review") -> int:
+def held_reply(sessions, status: str = "pending_review", target: str = "t1_c2") -> int:
     with sessions.begin() as session:
-        job = ReplyJob(account="bot", target_fullname="t1_c2", subreddit="learnpython",
+        job = ReplyJob(account="bot", target_fullname=target, subreddit="learnpython",
                        link_fullname="t3_p1", status=status, reply_text=DRAFT, created_at=NOW,
                        updated_at=NOW)  # fmt: skip
         session.add(job)
@@ -29,9 +29,9 @@ def held_reply(sessions, status: str = "pending_review") -> int:
         return job.id
 
 
-def held_post(sessions) -> int:
+def held_post(sessions, slot: str = "2026-06-01T12:00") -> int:
     with sessions.begin() as session:
-        job = PostJob(account="bot", subreddit="learnpython", slot="2026-06-01T12:00",
+        job = PostJob(account="bot", subreddit="learnpython", slot=slot,
                       status="pending_review", title="A title", body="A body", created_at=NOW,
                       updated_at=NOW)  # fmt: skip
         session.add(job)
@@ -135,3 +135,63 @@ def test_the_cli_goes_the_same_way(sessions, db_url: str) -> None:
     [verdict], [event] = records(sessions, job_id)
     assert verdict.reasons == ["reviewer_edited"]
     assert event.data["reviewer"].startswith("cli:")
+
+
+def cli(db_url: str, *argv: str) -> list[str]:
+    """``redditbot ARGV`` through the real parser (every command group), lines it printed."""
+    from redditbot.cli import build_parser
+
+    args = build_parser().parse_args(list(argv))
+    lines: list[str] = []
+    ctx = SimpleNamespace(settings=SimpleNamespace(database=SimpleNamespace(url=db_url)),
+                          print=lambda *p: lines.append(" ".join(map(str, p))))  # fmt: skip
+    assert args.handler(ctx, args) == 0
+    return lines
+
+
+def test_reviewing_a_post_records_its_verdict_beside_the_moderators(sessions, db_url) -> None:
+    moderated = {"decision": "review", "reasons": ["review_mode"], "checks": []}
+    approved, rejected = held_post(sessions), held_post(sessions, slot="2026-06-02T12:00")
+    with sessions.begin() as session:
+        for job_id in (approved, rejected):
+            session.get(PostJob, job_id).verdict = moderated
+    assert cli(db_url, "posts", "approve", str(approved), "--body", "Edited") == [
+        f"post job {approved}: approved"
+    ]
+    assert cli(db_url, "posts", "reject", str(rejected), "--reason", "spam") == [
+        f"post job {rejected}: rejected"
+    ]
+    with sessions() as session:
+        for job_id, decision, reason in ((approved, "approve", "reviewer_edited"),
+                                         (rejected, "reject", "reviewer:spam")):  # fmt: skip
+            verdict = session.get(PostJob, job_id).verdict
+            review = verdict.pop("review")
+            assert verdict == moderated  # the moderator's verdict is kept
+            assert (review["decision"], review["reasons"]) == (decision, [reason])
+            [check] = review["checks"]
+            assert check["name"] == "reviewer" and check["reason"].startswith("cli:")
+            assert datetime.fromisoformat(review["at"]).tzinfo is not None
+
+
+def test_replies_and_posts_take_the_same_review_path(sessions, db_url, monkeypatch) -> None:
+    import redditbot.store.review as store_review
+
+    seen: list[tuple[str, int]] = []
+    real = store_review.review
+
+    def spy(session, kind, job_id, decision, *, now):
+        seen.append((kind, job_id))
+        return real(session, kind, job_id, decision, now=now)
+
+    monkeypatch.setattr(store_review, "review", spy)
+    monkeypatch.setattr("redditbot.cli.review.review", spy)
+    reply, post = held_reply(sessions), held_post(sessions)
+    assert cli(db_url, "review", "reject", str(reply)) == [f"job {reply}: rejected"]
+    assert cli(db_url, "posts", "approve", str(post)) == [f"post job {post}: approved"]
+    with sessions.begin() as session:  # the web pages' functions, too
+        store_review.review_reply(session, held_reply(sessions, target="t1_c3"),
+                                  ReviewDecision(True, "web:alice"), now=NOW)  # fmt: skip
+    assert [kind for kind, _ in seen] == ["reply", "post", "reply"]
+    [verdict], _ = records(sessions, reply)
+    assert (verdict.gate, verdict.decision, verdict.reasons) == ("review", "reject",
+                                                                 ["reviewer:reviewer"])  # fmt: skip
