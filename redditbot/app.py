@@ -14,7 +14,7 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,27 +22,49 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.engine import make_url
 
-from redditbot.config import Settings
-from redditbot.domain import Clock, Generator, RedditGateway, Status, utcnow
-from redditbot.errors import InstanceLocked
+from redditbot.config import SchedulerSettings, Settings
+from redditbot.domain import Clock, Generator, RedditGateway, Stage, Status, utcnow
+from redditbot.errors import ConfigError, InstanceLocked
 from redditbot.moderation.meaning import MeaningCache
 from redditbot.observability.clock import ClockCheck
 from redditbot.pipeline.generate import GenerateStage
 from redditbot.pipeline.housekeeping import Housekeeping
 from redditbot.pipeline.listen import Listener
 from redditbot.pipeline.moderate import ModerateStage
-from redditbot.pipeline.post import Poster, PosterLimits, PostPolicy
+from redditbot.pipeline.post import Poster, PosterLimits, PostPolicy, Sender
 from redditbot.pipeline.select import Selector
-from redditbot.pipeline.submit import SubmitStage, post_stages
+from redditbot.pipeline.submit import POST_STAGES, post_stages
 from redditbot.reddit.gateway import REQUEST_TRIES
 from redditbot.scheduler import Scheduler
 from redditbot.store import migrate, queries
 from redditbot.store.engine import is_sqlite, make_engine, normalise_url, session_factory
-from redditbot.store.models import PollCursor, ReplyJob
+from redditbot.store.models import Job, PollCursor, PostJob, ReplyJob
 
 log = logging.getLogger(__name__)
 
-STAGE_ORDER = ("listen", "select", "generate", "moderate", "post", "submit", "housekeeping")
+STAGE_ORDER = ("listen", "select", "generate", "moderate", "post", *POST_STAGES, "housekeeping")
+# Names ``--stages`` also takes for several stages at once.
+STAGE_GROUPS = {"submit": POST_STAGES}
+JOB_MODELS: tuple[type[Job], ...] = (ReplyJob, PostJob)  # every table of things to write
+
+
+def expand_stages(names: Iterable[str]) -> tuple[str, ...]:
+    """Stage names with each group replaced by its stages, in the order given, once each;
+    an unknown name is a ConfigError that lists the known ones."""
+    expanded = [stage for name in names for stage in STAGE_GROUPS.get(name, (name,))]
+    unknown = sorted(set(expanded) - set(STAGE_ORDER))
+    if unknown or not expanded:
+        known = [*STAGE_ORDER, *STAGE_GROUPS]
+        raise ConfigError(f"--stages: unknown stage(s) {unknown}; choose from {known}")
+    return tuple(dict.fromkeys(expanded))
+
+
+def interval_of(intervals: SchedulerSettings, stage: str) -> float:
+    """How often a stage runs: its own ``<stage>_interval``; the post stages share
+    ``submit_interval``."""
+    if stage in POST_STAGES:
+        return intervals.submit_interval
+    return getattr(intervals, f"{stage}_interval")
 
 
 def instance_id() -> str:
@@ -109,7 +131,8 @@ class Bot:
         self._moderators_lock = threading.Lock()
         self._meaning = MeaningCache()  # one embedding model for every subreddit's Moderator
         self.scheduler = Scheduler(on_error or self._log_error)
-        self.stages: dict[str, Any] = {}
+        self.stages: dict[str, Stage] = {}
+        self.senders: tuple[Sender[Any, Any], ...] = ()  # reconciled at start-up
         self.started = self.draining = False
         self.clock_check: ClockCheck | None = None
         self.running_stages: tuple[str, ...] = ()
@@ -158,7 +181,7 @@ class Bot:
 
     # ------------------------------------------------------------------ stages
 
-    def build_stages(self) -> dict[str, Any]:
+    def build_stages(self) -> dict[str, Stage]:
         s, sessions, clock, owner = self.settings, self.sessions, self.clock, self.owner
         bot_username = s.reddit.username or self.account
         job_lease = timedelta(seconds=s.scheduler.job_lease)
@@ -168,12 +191,43 @@ class Bot:
         )  # fmt: skip
         in_flight = timedelta(seconds=s.reddit.timeout * REQUEST_TRIES)
         feed_lease = timedelta(seconds=s.scheduler.feed_lease)
+        listener = Listener(
+            self.gateway,
+            sessions,
+            account=self.account,
+            bot_username=bot_username,
+            subreddits=[sub.name for sub in s.subreddits],
+            clock=clock,
+            owner=owner,
+            lease=feed_lease,
+            dry_run=s.dry_run_for,
+        )
+        poster = Poster(
+            self.gateway,
+            sessions,
+            account=self.account,
+            bot_username=bot_username,
+            policy=self.post_policy,
+            owner=owner,
+            clock=clock,
+            limits=PosterLimits(lease=job_lease, in_flight=in_flight),
+        )
+        posts = post_stages(
+            self.gateway,
+            sessions,
+            s,
+            self.generator,
+            account=self.account,
+            owner=owner,
+            moderator_for=self.moderator_for,
+            policy=self.post_policy,
+            clock=clock,
+            lease=job_lease,
+            in_flight=in_flight,
+        )
+        self.senders = (poster, posts.send_posts)
         self.stages = {
-            "listen": Listener(
-                self.gateway, sessions, account=self.account, bot_username=bot_username,
-                subreddits=[sub.name for sub in s.subreddits], clock=clock, owner=owner,
-                lease=feed_lease, dry_run=s.dry_run_for,
-            ),
+            "listen": listener,
             "select": Selector(
                 sessions, s, account=self.account, bot_usernames=frozenset({bot_username}),
                 moderator_for=self.moderator_for, clock=clock, owner=owner, lease=feed_lease,
@@ -186,19 +240,11 @@ class Bot:
                 sessions, s, account=self.account, owner=owner, embedder=self.embedder(),
                 moderator_for=self.moderator_for, clock=clock, lease=job_lease,
             ),
-            "post": Poster(
-                self.gateway, sessions, account=self.account, bot_username=bot_username,
-                policy=self.post_policy, owner=owner, clock=clock,
-                limits=PosterLimits(lease=job_lease, in_flight=in_flight),
-            ),
-            "submit": SubmitStage(post_stages(
-                self.gateway, sessions, s, self.generator, account=self.account, owner=owner,
-                moderator_for=self.moderator_for, policy=self.post_policy, clock=clock,
-                lease=job_lease, in_flight=in_flight,
-            )),
+            "post": poster,
+            **posts.by_name(),
             "housekeeping": Housekeeping(
                 self.gateway, sessions, s, account=self.account, clock=clock,
-                refresh=lambda names: self.stages["listen"].refresh(names),
+                refresh=listener.refresh,
                 release_stale_leases=self.release_stale_leases,
             ),
         }  # fmt: skip
@@ -227,23 +273,23 @@ class Bot:
             self.release_feed_leases(everyone=True)
             self.release_dead_job_leases()
         self.release_stale_leases(everyone=self.single_instance)
-        settled = self.stages["post"].reconcile(stale_only=not self.single_instance)
-        settled += self.stages["submit"].reconcile(stale_only=not self.single_instance)
+        settled = sum(s.reconcile(stale_only=not self.single_instance) for s in self.senders)
         if settled:
             log.info("reconciled %d job(s) left in posting", settled)
 
     def start(self, stages: Sequence[str] = STAGE_ORDER) -> None:
-        """Prepare, then run ``stages`` (default: all) on their intervals in the background."""
+        """Prepare, then run ``stages`` (default: all; groups such as ``submit`` expanded) on
+        their intervals in the background."""
+        stages = expand_stages(stages)
         self.prepare()
-        self.running_stages = tuple(stages)
+        self.running_stages = stages
         if "generate" in stages:
             self.warm_up()
         if {"select", "moderate"} & set(stages):
             self.warm_up_moderation()
         intervals = self.settings.scheduler
         for name in stages:
-            interval = getattr(intervals, f"{name}_interval")
-            self.scheduler.add(name, self.stages[name].run_once, interval)
+            self.scheduler.add(name, self.stages[name].run_once, interval_of(intervals, name))
         # the scheduler runs it at once (start-up), then every clock_check_interval
         self.scheduler.add("clock_check", self.clock_check.run_once, intervals.clock_check_interval)
         self.scheduler.start()
@@ -275,14 +321,14 @@ class Bot:
     def run_cycle(self, stages: Sequence[str] = STAGE_ORDER) -> dict[str, int]:
         """Run every stage (or those of ``stages``) once, in pipeline order, through the error
         handler."""
+        stages = expand_stages(stages)
         if not self.stages:
             self.prepare()
         handled = {}
         for name in (name for name in STAGE_ORDER if name in stages):
-            job = self.scheduler.jobs.get(name)
-            if job is None:
-                self.scheduler.jobs[name] = job = _job(name, self.stages[name].run_once)
-            handled[name] = self.scheduler.run_job(job)
+            if name not in self.scheduler:
+                self.scheduler.add(name, self.stages[name].run_once)  # run only when asked
+            handled[name] = self.scheduler.run_now(name)
         return handled
 
     def stop(self, grace: float = 30.0) -> bool:
@@ -295,7 +341,8 @@ class Bot:
             waiter.start()
             waiter.join(grace)
             finished = not waiter.is_alive()
-        self.release_own_leases()
+        if self.stages:  # only stages take leases (and a schema that is behind has no stages)
+            self.release_own_leases()
         if self.lock:
             self.lock.release()
         self.engine.dispose()
@@ -305,19 +352,22 @@ class Bot:
     # ------------------------------------------------------------------ leases
 
     def release_stale_leases(self, *, everyone: bool = False) -> int:
-        """Jobs stuck in ``generating`` go back to ``queued``: those whose lease ran out, or, at
-        start-up on SQLite (``everyone``), all of them: they belong to a dead process."""
+        """Jobs of every kind stuck in ``generating`` go back to ``queued``: those whose lease
+        ran out, or, at start-up on SQLite (``everyone``), all of them: they belong to a dead
+        process."""
         now = self.clock()
+        stuck = 0
         with self.sessions.begin() as session:
-            query = select(ReplyJob).where(
-                ReplyJob.account == self.account, ReplyJob.status == Status.GENERATING
-            )
-            if not everyone:
-                query = query.where(ReplyJob.lease_expires_at < queries.db_now(session))
-            stuck = list(session.scalars(query))
-            for job in stuck:
-                queries.move(job, Status.QUEUED, now=now, reason="lease_released")
-        return len(stuck)
+            for model in JOB_MODELS:
+                query = select(model).where(
+                    model.account == self.account, model.status == Status.GENERATING
+                )
+                if not everyone:
+                    query = query.where(model.lease_expires_at < queries.db_now(session))
+                for job in session.scalars(query):
+                    queries.move(job, Status.QUEUED, now=now, reason="lease_released")
+                    stuck += 1
+        return stuck
 
     def release_feed_leases(self, *, everyone: bool) -> None:
         """Hand back feed and selector leases: ours on shutdown, all at start-up on SQLite."""
@@ -328,26 +378,32 @@ class Bot:
             session.execute(query.values(lease_owner=None, lease_expires_at=None))
 
     def release_dead_job_leases(self) -> None:
-        """SQLite start-up: all job leases are a dead process's (``posting`` gets reconciled)."""
+        """SQLite start-up: all job leases, of every kind, are a dead process's (``posting``
+        gets reconciled)."""
         with self.sessions.begin() as session:
-            session.execute(
-                update(ReplyJob)
-                .where(ReplyJob.account == self.account, ReplyJob.lease_owner.is_not(None),
-                       ReplyJob.status != Status.POSTING)
-                .values(lease_owner=None, lease_expires_at=None)
-            )  # fmt: skip
+            for model in JOB_MODELS:
+                session.execute(
+                    update(model)
+                    .where(
+                        model.account == self.account,
+                        model.lease_owner.is_not(None),
+                        model.status != Status.POSTING,
+                    )
+                    .values(lease_owner=None, lease_expires_at=None)
+                )
 
     def release_own_leases(self) -> None:
-        """On shutdown: hand back leased work that has not started (never ``posting``)."""
+        """On shutdown: hand back leased work of every kind that has not started (never
+        ``posting``)."""
         self.release_feed_leases(everyone=False)
         now = self.clock()
         with self.sessions.begin() as session:
-            query = select(ReplyJob).where(ReplyJob.lease_owner == self.owner)
-            for job in session.scalars(query):
-                if job.status == Status.GENERATING:
-                    queries.move(job, Status.QUEUED, now=now, reason="released_on_shutdown")
-                elif job.status != Status.POSTING:
-                    job.lease_owner = job.lease_expires_at = None
+            for model in JOB_MODELS:
+                for job in session.scalars(select(model).where(model.lease_owner == self.owner)):
+                    if job.status == Status.GENERATING:
+                        queries.move(job, Status.QUEUED, now=now, reason="released_on_shutdown")
+                    elif job.status != Status.POSTING:
+                        job.lease_owner = job.lease_expires_at = None
 
     def _log_error(self, stage: str, exc: BaseException) -> None:
         log.error("stage %s failed: %s: %s", stage, type(exc).__name__, exc, exc_info=exc)
@@ -404,9 +460,3 @@ class Fleet:
         if self.lock:
             self.lock.release()
         return drained
-
-
-def _job(name: str, run: Callable[[], int]):
-    from redditbot.scheduler import StageJob
-
-    return StageJob(name, run, interval=0)

@@ -47,14 +47,29 @@ class Scheduler:
         self._on_error = on_error
         self.jobs: dict[str, StageJob] = {}
 
-    def add(self, name: str, run: Callable[[], int], interval: float) -> None:
-        """Run ``run`` every ``interval`` seconds, starting now."""
-        job = StageJob(name, run, interval)
+    def add(self, name: str, run: Callable[[], int], interval: float | None = None) -> None:
+        """Run ``run`` every ``interval`` seconds, starting now; with no interval, only when
+        asked (``run_now``)."""
+        job = StageJob(name, run, interval or 0)
         self.jobs[name] = job
-        self._scheduler.add_job(
-            self.run_job, "interval", seconds=interval, args=[job], id=name, name=name,
-            next_run_time=utcnow(),
-        )  # fmt: skip
+        if interval is not None:
+            self._scheduler.add_job(
+                self.run_job,
+                "interval",
+                seconds=interval,
+                args=[job],
+                id=name,
+                name=name,
+                next_run_time=utcnow(),
+            )
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.jobs
+
+    def run_now(self, name: str) -> int:
+        """Run the named job once, now, in this thread, through the error handler; never
+        raises. A run of it already in progress is waited for: a job never overlaps itself."""
+        return self.run_job(self.jobs[name])
 
     def run_job(self, job: StageJob) -> int:
         """Run one job through the error handler; never raises."""

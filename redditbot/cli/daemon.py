@@ -8,7 +8,6 @@ import signal
 import threading
 from typing import TYPE_CHECKING
 
-from redditbot.errors import ConfigError
 from redditbot.sdnotify import SystemdNotifier, watchdog_interval
 
 if TYPE_CHECKING:
@@ -26,8 +25,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument(
         "--stages",
         default="all",
-        help="comma-separated stages this process runs (default: all): "
-        "listen,select,generate,moderate,post,housekeeping",
+        help="comma-separated stages this process runs (default: all): listen,select,generate,"
+        "moderate,post,schedule_posts,write_posts,moderate_posts,send_posts,housekeeping; "
+        "submit names the four *_posts stages",
     )
     run.set_defaults(handler=run_daemon)
 
@@ -89,13 +89,10 @@ def _run_once(ctx: Context, fleet, grace: float) -> int:
 
 
 def parse_stages(value: str) -> tuple[str, ...]:
-    """``--stages``: "all" or a comma-separated subset of the pipeline's stages."""
-    from redditbot.app import STAGE_ORDER
+    """``--stages``: "all" or a comma-separated subset of the pipeline's stages and groups
+    (``submit``: the four stages of original posts)."""
+    from redditbot.app import STAGE_ORDER, expand_stages
 
     if value == "all":
         return STAGE_ORDER
-    stages = tuple(s.strip() for s in value.split(",") if s.strip())
-    unknown = sorted(set(stages) - set(STAGE_ORDER))
-    if unknown or not stages:
-        raise ConfigError(f"--stages: unknown stage(s) {unknown}; choose from {list(STAGE_ORDER)}")
-    return stages
+    return expand_stages(s.strip() for s in value.split(",") if s.strip())

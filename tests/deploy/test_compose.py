@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from redditbot.app import STAGE_ORDER
+from redditbot.app import STAGE_ORDER, expand_stages
 from redditbot.cli.daemon import run_daemon
 from tests.deploy.conftest import (
     DEPLOY,
@@ -62,8 +62,9 @@ def test_one_daemon_listens_and_n_workers_generate(compose) -> None:
     daemon, worker = compose["services"]["daemon"], compose["services"]["worker"]
     assert "listen" in stages_of(daemon) and "select" in stages_of(daemon)
     assert stages_of(worker) == ["generate", "moderate", "submit"]  # the ones that need a model
-    # Together they run every stage exactly once.
-    assert sorted(stages_of(daemon) + stages_of(worker)) == sorted(STAGE_ORDER)
+    # Together they run every stage exactly once (``submit``: the four stages of posts).
+    placed = expand_stages(stages_of(daemon)) + expand_stages(stages_of(worker))
+    assert sorted(placed) == sorted(STAGE_ORDER)
     assert interpolate(str(worker["deploy"]["replicas"]), {}) == "2"
     assert "replicas" not in daemon.get("deploy", {})
 

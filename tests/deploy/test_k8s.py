@@ -10,7 +10,7 @@ import subprocess
 import pytest
 import yaml
 
-from redditbot.app import STAGE_ORDER
+from redditbot.app import STAGE_ORDER, expand_stages
 from redditbot.cli.daemon import run_daemon
 from redditbot.config import load_settings
 from redditbot.errors import ConfigError
@@ -122,7 +122,7 @@ def test_one_daemon_and_scalable_workers(manifests) -> None:
     assert worker["spec"]["replicas"] >= 2
     stages = [container(d)["args"][container(d)["args"].index("--stages") + 1].split(",")
               for d in (daemon, worker)]  # fmt: skip
-    assert sorted(stages[0] + stages[1]) == sorted(STAGE_ORDER)
+    assert sorted(expand_stages(stages[0]) + expand_stages(stages[1])) == sorted(STAGE_ORDER)
 
 
 def test_container_args_parse_with_the_real_cli(manifests) -> None:
