@@ -19,7 +19,8 @@ CHECKPOINTS = "checkpoints"
 RUN_FILE = "training.json"
 DATASET_FILE = "dataset.jsonl"
 BASE_EVAL_FILE = "base_eval.json"
-TRAINER_STATE = "trainer_state.pt"
+TRAINER_STATE = "trainer_state.json"  # the Trainer's, in every checkpoint it can resume from
+LOOP_STATE = "trainer_state.pt"  # the hand-written loop's (before the Trainer)
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,19 @@ def latest_checkpoint(out_dir: Path) -> Path | None:
     """The newest complete checkpoint, or None (a resumed run then starts from step 0)."""
     found = sorted((out_dir / CHECKPOINTS).glob("step-*"))
     return found[-1] if found else None
+
+
+def require_trainer_checkpoint(checkpoint: Path) -> Path:
+    """``checkpoint`` if the ``Trainer`` can resume from it. Checkpoints of the hand-written
+    loop that training ran before (``trainer_state.pt``, no ``trainer_state.json``) cannot be:
+    their optimizer state has another layout, and resuming without it would not be exact."""
+    if (checkpoint / LOOP_STATE).is_file() and not (checkpoint / TRAINER_STATE).is_file():
+        raise ConfigError(
+            f"{checkpoint} was written by the training loop of redditbot before it moved to "
+            "transformers' Trainer, which cannot resume it exactly: finish that run with the "
+            "version that started it, or start it again with another --out"
+        )
+    return checkpoint
 
 
 def checkpoint_step(checkpoint: Path) -> int:

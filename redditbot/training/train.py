@@ -5,26 +5,42 @@ package's loader). Each example is the prompt exactly as the generator renders i
 the reply and the end-of-turn token; only the reply's tokens carry a loss, so the model learns
 how this subreddit answers, not how to write prompts.
 
+The optimisation runs on transformers' ``Trainer``: AdamW, the linear warm-up and decay,
+gradient accumulation (the loss of a step is the mean over every reply token of its
+micro-batches), clipping, bf16 autocast on CUDA, checkpoints with optimizer, scheduler and RNG
+state, and resuming from them. What stays here: the examples and their labels (the collator),
+the batch order (length-grouped, a function of the seed and the epoch: the ``Trainer``'s
+``group_by_length`` is not seeded by epoch the same way and does not keep the batches the
+previous loop made), the checkpoints' names and rotation (``step-N``, published only once
+complete), the validation loss (a mean per reply token over the whole set, which the
+``Trainer``'s mean of batch means is not), the final save (LoRA merged, config.json last) and
+the model card.
+
 A run lives in one output directory::
 
     training.json      what is trained on what, with which parameters (written first)
     dataset.jsonl      the pairs, frozen when the run starts, so a resumed run sees the same data
     base_eval.json     the base model's validation loss, measured once
-    checkpoints/step-N model, tokenizer, optimizer and scheduler state, every N steps
+    checkpoints/step-N the Trainer's checkpoint (model, tokenizer, optimizer.pt, scheduler.pt,
+                       rng_state.pth, trainer_state.json), every N steps; written as
+                       checkpoint-N and renamed once complete, so only whole ones carry a
+                       step-N name
     README.md          the model card; with config.json, model.safetensors and the tokenizer,
                        the directory is a model the generator loads as ``[model] name = "DIR"``
 
 Resumption is exact: batches come from a permutation seeded by (seed, epoch), so the step after
-a checkpoint sees the same batch it would have seen in an uninterrupted run.
+a checkpoint sees the same batch it would have seen in an uninterrupted run (the ``Trainer``
+skips the epoch's batches already trained on, and restores the optimizer, scheduler and RNG).
 """
 
 from __future__ import annotations
 
+import importlib
 import math
 import os
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -40,7 +56,6 @@ from redditbot.training import card, lora, runs
 from redditbot.training.dataset import Dataset, Pair, clean_reply
 from redditbot.training.runs import (
     CHECKPOINTS,
-    TRAINER_STATE,
     EvalResult,
     Progress,
     TrainConfig,
@@ -49,6 +64,9 @@ from redditbot.training.runs import (
 )
 
 torch = hf.torch
+# transformers itself, imported after the generation package has switched the hub offline
+hf_trainer = importlib.import_module("transformers")
+CHECKPOINT_PREFIX = importlib.import_module("transformers.trainer_utils").PREFIX_CHECKPOINT_DIR
 IGNORE = -100  # label of the tokens that carry no loss (prompt, padding)
 GROUP_BATCHES = 16  # batches sorted by length together: less padding, still shuffled
 
@@ -158,24 +176,12 @@ def evaluate(
 
 def _autocast_for(device: str):
     """bf16 autocast on CUDA (weights stay fp32 for the optimiser); nothing on the CPU."""
-    if device == "cuda" and torch.cuda.is_bf16_supported():
+    if _bf16(device):
         return lambda: torch.autocast("cuda", dtype=torch.bfloat16)
     return nullcontext
 
 
-# --------------------------------------------------------------------------- training
-
-
-@dataclass
-class _Run:
-    """The moving parts of one run (mutable on purpose: it is the training loop's state)."""
-
-    loaded: hf.LoadedModel
-    optimizer: Any
-    scheduler: Any
-    step: int
-    total_steps: int
-    steps_per_epoch: int
+# --------------------------------------------------------------------------- batch order
 
 
 def steps_per_epoch(examples: int, config: TrainConfig) -> int:
@@ -221,6 +227,187 @@ def micro_batches_for_step(
     return epoch_batches(lengths, config, epoch)[first : first + config.gradient_accumulation]
 
 
+class _EpochOrder(torch.utils.data.Sampler):
+    """Which epoch the batches are of. accelerate's data loader sets it on the batch sampler's
+    ``sampler`` (also through the wrapper that skips a resumed epoch's first batches)."""
+
+    def __init__(self, lengths: Sequence[int], config: TrainConfig) -> None:
+        self.lengths, self.config, self.epoch = list(lengths), config, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def batches(self) -> list[list[int]]:
+        return epoch_batches(self.lengths, self.config, self.epoch)
+
+    def __iter__(self) -> Iterator[int]:
+        return (index for batch in self.batches() for index in batch)
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+
+class StepBatches(torch.utils.data.BatchSampler):
+    """``epoch_batches`` as the ``Trainer``'s batch sampler: the Trainer takes
+    ``gradient_accumulation`` of them per step, so step N gets ``micro_batches_for_step(N)``."""
+
+    def __init__(self, lengths: Sequence[int], config: TrainConfig) -> None:
+        super().__init__(_EpochOrder(lengths, config), config.batch_size, drop_last=False)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.sampler.set_epoch(epoch)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        return iter(self.sampler.batches())
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.sampler) / self.batch_size)
+
+
+class _Examples(torch.utils.data.Dataset):
+    def __init__(self, examples: Sequence[Example]) -> None:
+        self.examples = list(examples)
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+    def __getitem__(self, index: int) -> Example:
+        return self.examples[index]
+
+
+# --------------------------------------------------------------------------- the Trainer
+
+
+class _ReplyTrainer(hf_trainer.Trainer):
+    """transformers' Trainer, fed our batches (in our order, with our labels)."""
+
+    def __init__(self, *args: Any, batches: StepBatches, pad_id: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._batches, self._pad_id = batches, pad_id
+
+    def get_train_dataloader(self):
+        loader = torch.utils.data.DataLoader(
+            self.train_dataset, batch_sampler=self._batches, num_workers=0,
+            collate_fn=lambda examples: _batch_tensors(examples, self._pad_id, "cpu"),
+        )  # fmt: skip
+        return self.accelerator.prepare(loader)
+
+
+def build_trainer(
+    loaded: hf.LoadedModel,
+    examples: Sequence[Example],
+    config: TrainConfig,
+    out_dir: Path,
+    callbacks: Sequence[Any] = (),
+    optimizers: tuple[Any, Any] = (None, None),
+) -> _ReplyTrainer:
+    """The ``Trainer`` of a run: its parameters from ``config``, checkpoints under
+    ``out_dir/checkpoints`` (``optimizers``: to replace AdamW and its schedule, for tests)."""
+    args = hf_trainer.TrainingArguments(
+        output_dir=str(out_dir / CHECKPOINTS),
+        per_device_train_batch_size=config.batch_size,
+        gradient_accumulation_steps=config.gradient_accumulation,
+        learning_rate=config.learning_rate,
+        weight_decay=config.weight_decay,
+        warmup_steps=config.warmup_steps,
+        lr_scheduler_type="linear",
+        optim="adamw_torch",
+        max_grad_norm=config.max_grad_norm or 0.0,  # 0: no clipping
+        max_steps=total_steps_for(len(examples), config),
+        seed=config.seed,
+        data_seed=config.seed,
+        bf16=_bf16(loaded.device),
+        use_cpu=loaded.device == "cpu",
+        save_strategy="steps",
+        save_steps=config.checkpoint_every,
+        logging_strategy="steps",
+        logging_steps=1,  # every step's loss and learning rate reach the progress callback
+        include_num_input_tokens_seen="non_padding",
+        report_to="none",
+        disable_tqdm=True,  # the progress callback draws the bar (or prints lines)
+        dataloader_num_workers=0,
+        dataloader_pin_memory=False,
+        remove_unused_columns=False,
+        log_level="warning",
+    )
+    return _ReplyTrainer(
+        model=loaded.model, args=args, train_dataset=_Examples(examples),
+        processing_class=loaded.tokenizer, callbacks=list(callbacks), optimizers=optimizers,
+        batches=StepBatches([len(e.input_ids) for e in examples], config),
+        pad_id=loaded.pad_token_id,
+    )  # fmt: skip
+
+
+def _bf16(device: str) -> bool:
+    """bf16 autocast on CUDA (weights stay fp32 for the optimiser); nothing on the CPU."""
+    return device == "cuda" and torch.cuda.is_bf16_supported()
+
+
+class CheckpointLayout(hf_trainer.TrainerCallback):
+    """The ``Trainer``'s ``checkpoint-N``, once complete, renamed ``step-N`` (zero-padded:
+    they sort by name), and only the newest ``keep`` kept. A checkpoint never written whole
+    keeps its ``checkpoint-N`` name, which resuming ignores and the next run removes."""
+
+    def __init__(self, out_dir: Path, keep: int) -> None:
+        self.root, self.keep = out_dir / CHECKPOINTS, keep
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step >= state.max_steps:
+            control.should_save = False  # the last step's weights are the model itself
+        return control
+
+    def on_save(self, args, state, control, **kwargs):
+        written = self.root / f"{CHECKPOINT_PREFIX}-{state.global_step}"
+        target = self.root / f"step-{state.global_step:08d}"
+        shutil.rmtree(target, ignore_errors=True)
+        written.rename(target)
+        for old in sorted(self.root.glob("step-*"))[: -self.keep]:
+            shutil.rmtree(old, ignore_errors=True)
+        return control
+
+    def remove_partial(self) -> None:
+        """What a killed run left half-written."""
+        for partial in self.root.glob(f"{CHECKPOINT_PREFIX}-*"):
+            shutil.rmtree(partial, ignore_errors=True)
+
+
+class ReportProgress(hf_trainer.TrainerCallback):
+    """Every step's ``Progress`` to ``on_progress`` (the bar or the lines), once that step's
+    checkpoint, if it has one, is saved: a progress callback that stops the run (Ctrl-C, a
+    crash) never loses a checkpoint the step made."""
+
+    def __init__(self, on_progress: ProgressCallback, per_epoch: int, clock) -> None:
+        self.on_progress, self.per_epoch, self.clock = on_progress, per_epoch, clock
+        self.started, self.tokens_before, self._pending = clock(), 0, None
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.started, self.tokens_before = self.clock(), state.num_input_tokens_seen
+        return control
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if not logs or "loss" not in logs:
+            return control  # the summary at the end of training
+        elapsed = self.clock() - self.started
+        tokens = state.num_input_tokens_seen - self.tokens_before
+        progress = Progress(
+            step=state.global_step, total_steps=state.max_steps,
+            epoch=(state.global_step - 1) // self.per_epoch + 1, loss=float(logs["loss"]),
+            learning_rate=float(logs["learning_rate"]),
+            tokens_per_s=tokens / elapsed if elapsed > 0 else 0.0, elapsed_s=elapsed,
+        )  # fmt: skip
+        if control.should_save:
+            self._pending = progress
+        else:
+            self.on_progress(progress)
+        return control
+
+    def on_save(self, args, state, control, **kwargs):
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            self.on_progress(pending)
+        return control
+
+
 def train(
     subreddit: str,
     *,
@@ -248,6 +435,8 @@ def train(
     if resume:
         dataset, saved, persona, base = runs.load_run(out_dir, subreddit)
         config, checkpoint = replace(saved, device=config.device), runs.latest_checkpoint(out_dir)
+        if checkpoint is not None:
+            runs.require_trainer_checkpoint(checkpoint)
     elif dataset is None:
         raise ValueError("a new training run needs a dataset")
     else:
@@ -265,12 +454,11 @@ def train(
         raise ConfigError("no training pair fits in max_seq_tokens; nothing to train on")
     base_eval = runs.base_evaluation(out_dir, lambda: _evaluate(loaded, val_set, config))
     say(f"base model: {describe_eval(base_eval)}")
-    run = _start(loaded, config, len(train_set), checkpoint)
-    _loop(run, train_set, config, out_dir, on_progress, clock)
+    steps = _fit(loaded, train_set, config, out_dir, checkpoint, on_progress, clock)
     tuned_eval = _evaluate(loaded, val_set, config)
     say(f"tuned model: {describe_eval(tuned_eval)}")
     result = TrainResult(
-        out_dir, run.step, base_eval, tuned_eval, len(train_set), len(val_set),
+        out_dir, steps, base_eval, tuned_eval, len(train_set), len(val_set),
         skipped + skipped_val, checkpoint_step(checkpoint) if checkpoint else 0,
     )  # fmt: skip
     _finish(loaded, result, config, base, out_dir)
@@ -301,7 +489,8 @@ def _training_settings(settings: ModelSettings, config: TrainConfig) -> ModelSet
 def _load(
     base: str, checkpoint: Path | None, settings: ModelSettings, config: TrainConfig
 ) -> hf.LoadedModel:
-    """The model to train: the base (with LoRA adapters if asked), or as a checkpoint left it."""
+    """The model to train: the base (with LoRA adapters if asked), or as a checkpoint left it
+    (the Trainer then restores the optimizer, scheduler and RNG from the same checkpoint)."""
     if checkpoint is not None and not config.lora_rank:
         return hf.load_model(locate_model(str(checkpoint), settings), settings)
     loaded = hf.load_model(hf.prepare_model(settings, base), settings)
@@ -310,81 +499,27 @@ def _load(
     return replace(loaded, model=lora.with_adapters(loaded.model, config, checkpoint))
 
 
+def _fit(
+    loaded: hf.LoadedModel, examples, config: TrainConfig, out_dir: Path,
+    checkpoint: Path | None, on_progress: ProgressCallback | None, clock,
+) -> int:  # fmt: skip
+    """Train with the ``Trainer`` from ``checkpoint`` (or the start); the steps run in all."""
+    layout = CheckpointLayout(out_dir, config.keep_checkpoints)
+    layout.remove_partial()
+    callbacks: list[Any] = [layout]
+    if on_progress is not None:
+        per_epoch = steps_per_epoch(len(examples), config)
+        callbacks.append(ReportProgress(on_progress, per_epoch, clock))
+    trainer = build_trainer(loaded, examples, config, out_dir, callbacks)
+    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    loaded.model.eval()
+    return trainer.state.global_step
+
+
 def _evaluate(loaded: hf.LoadedModel, examples, config: TrainConfig) -> EvalResult | None:
     return evaluate(
         loaded.model, examples, loaded.pad_token_id, loaded.device, config.eval_batch_size
     )
-
-
-def _start(loaded: hf.LoadedModel, config: TrainConfig, examples: int, checkpoint) -> _Run:
-    total = total_steps_for(examples, config)
-    trainable = [p for p in loaded.model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(
-        trainable, lr=config.learning_rate, weight_decay=config.weight_decay
-    )
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _linear_schedule(config, total))
-    step = 0
-    if checkpoint is not None:
-        state = torch.load(checkpoint / TRAINER_STATE, map_location=loaded.device)
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        step = int(state["step"])
-    return _Run(loaded, optimizer, scheduler, step, total, steps_per_epoch(examples, config))
-
-
-def _linear_schedule(config: TrainConfig, total: int) -> Callable[[int], float]:
-    """Linear warm-up, then linear decay to zero at the last step."""
-
-    def factor(step: int) -> float:
-        if step < config.warmup_steps:
-            return (step + 1) / config.warmup_steps
-        remaining = total - step
-        return max(0.0, remaining / max(1, total - config.warmup_steps))
-
-    return factor
-
-
-def _loop(run: _Run, examples, config: TrainConfig, out_dir: Path, on_progress, clock) -> None:
-    run.loaded.model.train()
-    autocast = _autocast_for(run.loaded.device)
-    started, tokens = clock(), 0
-    lengths = [len(example.input_ids) for example in examples]
-    while run.step < run.total_steps:
-        batches = [
-            _batch_tensors([examples[i] for i in indices], run.loaded.pad_token_id,
-                           run.loaded.device)
-            for indices in micro_batches_for_step(lengths, run.step, config)
-        ]  # fmt: skip
-        loss, learning_rate = _step(run, batches, autocast, config.max_grad_norm)
-        tokens += sum(int(batch["attention_mask"].sum()) for batch in batches)
-        if run.step % config.checkpoint_every == 0 and run.step < run.total_steps:
-            save_checkpoint(run, out_dir, config.keep_checkpoints)
-        if on_progress is not None:
-            on_progress(_progress(run, loss, learning_rate, tokens, clock() - started))
-    run.loaded.model.eval()
-
-
-def _step(
-    run: _Run, batches: Sequence[dict[str, Any]], autocast, max_grad_norm: float | None
-) -> tuple[float, float]:
-    """One optimisation step on the mean loss per reply token over every micro-batch (their
-    gradients accumulate: the same step as one batch of them all), the gradient clipped to
-    ``max_grad_norm``; the step's loss and learning rate."""
-    tokens = max(sum(reply_tokens(batch) for batch in batches), 1)
-    total = 0.0
-    for batch in batches:
-        loss_sum, _ = _loss_sum(run.loaded.model, batch, autocast)
-        (loss_sum / tokens).backward()  # each micro-batch weighs by its share of the tokens
-        total += float(loss_sum.detach())
-    if max_grad_norm is not None:
-        trainable = [p for p in run.loaded.model.parameters() if p.requires_grad]
-        torch.nn.utils.clip_grad_norm_(trainable, max_grad_norm)
-    learning_rate = run.scheduler.get_last_lr()[0]
-    run.optimizer.step()
-    run.scheduler.step()
-    run.optimizer.zero_grad(set_to_none=True)
-    run.step += 1
-    return total / tokens, learning_rate
 
 
 def reply_tokens(batch: dict[str, Any]) -> int:
@@ -392,40 +527,7 @@ def reply_tokens(batch: dict[str, Any]) -> int:
     return int((batch["labels"][:, 1:] != IGNORE).sum())
 
 
-def _progress(run: _Run, loss: float, learning_rate: float, tokens: int, elapsed: float):
-    return Progress(
-        step=run.step,
-        total_steps=run.total_steps,
-        epoch=(run.step - 1) // run.steps_per_epoch + 1,
-        loss=loss,
-        learning_rate=learning_rate,
-        tokens_per_s=tokens / elapsed if elapsed > 0 else 0.0,
-        elapsed_s=elapsed,
-    )
-
-
 # --------------------------------------------------------------------------- files
-
-
-def save_checkpoint(run: _Run, out_dir: Path, keep: int) -> Path:
-    """Model, tokenizer and optimizer state at ``run.step``; only the newest ``keep`` stay."""
-    root = out_dir / CHECKPOINTS
-    target = root / f"step-{run.step:08d}"
-    partial = root / f"partial-{run.step:08d}"
-    shutil.rmtree(partial, ignore_errors=True)
-    run.loaded.model.save_pretrained(partial)
-    run.loaded.tokenizer.save_pretrained(partial)
-    state = {
-        "optimizer": run.optimizer.state_dict(),
-        "scheduler": run.scheduler.state_dict(),
-        "step": run.step,
-    }
-    torch.save(state, partial / TRAINER_STATE)
-    shutil.rmtree(target, ignore_errors=True)
-    partial.rename(target)  # only complete checkpoints carry a step-N name
-    for old in sorted(root.glob("step-*"))[:-keep]:
-        shutil.rmtree(old, ignore_errors=True)
-    return target
 
 
 def _save_final(loaded: hf.LoadedModel, out_dir: Path) -> None:

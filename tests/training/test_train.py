@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from contextlib import nullcontext
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -168,6 +168,23 @@ def test_a_finished_run_keeps_no_users_text_and_cannot_be_started_or_resumed_aga
         run(None, tiny_model_dir, out, resume=True)
 
 
+def test_a_checkpoint_of_the_hand_written_loop_is_refused_by_name(
+    dataset, tiny_model_dir, tmp_path
+):
+    config = replace(CONFIG, max_steps=3, checkpoint_every=2)
+
+    def crash_after_step_2(progress):
+        if progress.step == 2:
+            raise Crash
+
+    with pytest.raises(Crash):
+        run(dataset, tiny_model_dir, tmp_path / "run", config, on_progress=crash_after_step_2)
+    old = tmp_path / "run" / "checkpoints" / "step-00000002"
+    (old / "trainer_state.json").rename(old / "trainer_state.pt")  # as the old loop left it
+    with pytest.raises(ConfigError, match=r"step-00000002 was written by the training loop"):
+        run(None, tiny_model_dir, tmp_path / "run", config, resume=True)
+
+
 def test_resuming_needs_a_run(tiny_model_dir, tmp_path):
     with pytest.raises(ConfigError, match="nothing to resume"):
         run(None, tiny_model_dir, tmp_path, resume=True)
@@ -200,37 +217,98 @@ def test_lora_lowers_the_loss_resumes_exactly_and_saves_a_plain_model(
     assert "LoRA of rank 8" in (tmp_path / "split" / "README.md").read_text()
 
 
-def _after_one_step(loaded, micro_batches, max_grad_norm=None):
-    """The weights after one `_step` over ``micro_batches``, with plain SGD at lr 1 (so the
-    change is exactly minus the gradient the step used)."""
+def _after_one_step(loaded, examples, config: TrainConfig, out: Path):
+    """The weights after the Trainer's one step over ``examples`` (micro-batches as ``config``
+    says), with plain SGD at lr 1 (so the change is exactly minus the gradient the step used)."""
     model = loaded.model
     start = {name: p.detach().clone() for name, p in model.named_parameters()}
     optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
-    run_state = train_module._Run(loaded, optimizer, scheduler, 0, 1, 1)
-    batches = [train_module._batch_tensors(b, loaded.pad_token_id, "cpu") for b in micro_batches]
-    loss, _ = train_module._step(run_state, batches, nullcontext, max_grad_norm)
+    reported = []
+    callbacks = [train_module.CheckpointLayout(out, 1),
+                 train_module.ReportProgress(reported.append, 1, time.perf_counter)]  # fmt: skip
+    config = replace(config, max_steps=1, checkpoint_every=10**6)
+    trainer = train_module.build_trainer(loaded, examples, config, out, callbacks,
+                                         optimizers=(optimizer, scheduler))  # fmt: skip
+    trainer.train()
     delta = {name: p.detach() - start[name] for name, p in model.named_parameters()}
     with torch.no_grad():
         for name, p in model.named_parameters():
             p.copy_(start[name])
-    return loss, delta
+    return reported[0].loss, delta
 
 
-def test_accumulated_micro_batches_make_the_same_step_as_one_batch(dataset, tiny_model_dir):
+def test_accumulated_micro_batches_make_the_same_step_as_one_batch(
+    dataset, tiny_model_dir, tmp_path
+):
     loaded = hf.load_model(hf.prepare_model(SETTINGS, str(tiny_model_dir)), SETTINGS)
     examples, _ = train_module.encode_pairs(dataset.train[:4], loaded, PERSONA, CONFIG)
-    whole_loss, whole = _after_one_step(loaded, [examples])
-    split_loss, split = _after_one_step(loaded, [examples[:1], examples[1:]])
+    one = replace(CONFIG, batch_size=4, gradient_accumulation=1, max_grad_norm=None)
+    two = replace(one, batch_size=2, gradient_accumulation=2)
+    [micro] = [train_module.micro_batches_for_step([len(e.input_ids) for e in examples], 0, two)]
+    shares = [sum(examples[i].reply_tokens for i in batch) for batch in micro]
+    assert len(micro) == 2 and shares[0] != shares[1]  # a mean of batch means would differ
+    whole_loss, whole = _after_one_step(loaded, examples, one, tmp_path / "one")
+    split_loss, split = _after_one_step(loaded, examples, two, tmp_path / "two")
     assert split_loss == pytest.approx(whole_loss, rel=1e-5)
     for name in whole:
         torch.testing.assert_close(split[name], whole[name], rtol=1e-4, atol=1e-6)
-    _, clipped = _after_one_step(loaded, [examples], max_grad_norm=0.01)
+    _, clipped = _after_one_step(loaded, examples, replace(one, max_grad_norm=0.01),
+                                 tmp_path / "clipped")  # fmt: skip
     norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(d) for d in
                                                  clipped.values()]))  # fmt: skip
     unclipped = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(d) for d in
                                                       whole.values()]))  # fmt: skip
     assert unclipped > 0.05 and norm == pytest.approx(0.01, rel=1e-3)
+
+
+def test_the_trainer_feeds_each_step_its_batches_also_when_resumed(
+    dataset, tiny_model_dir, tmp_path
+):
+    """Step N trains on ``micro_batches_for_step(N)``, across epochs and after a resume from the
+    checkpoint that the step reporting the crash had already saved."""
+    config = replace(CONFIG, gradient_accumulation=3, max_steps=7, checkpoint_every=2)
+    seen: list[tuple[int, ...]] = []  # the first row of every training forward pass
+
+    def record(module, args, kwargs):
+        if module.training:
+            seen.append(tuple(kwargs["input_ids"][0].tolist()))
+
+    def crash_at_step_4(progress):
+        if progress.step == 4:
+            raise Crash
+
+    def expected(steps, examples):
+        lengths = [len(e.input_ids) for e in examples]
+        batches = [train_module.micro_batches_for_step(lengths, step, config) for step in steps]
+        return [examples[micro[0]].input_ids for step in batches for micro in step]
+
+    def unpadded(rows, wanted):
+        assert len(rows) == len(wanted), (len(rows), len(wanted))
+        return [row[: len(want)] for row, want in zip(rows, wanted, strict=True)]
+
+    original = train_module._load
+
+    def load_and_record(*args, **kwargs):
+        loaded = original(*args, **kwargs)
+        loaded.model.register_forward_pre_hook(record, with_kwargs=True)
+        return loaded
+
+    loaded = hf.load_model(hf.prepare_model(SETTINGS, str(tiny_model_dir)), SETTINGS)
+    settings_config = replace(config, prompt_format=SETTINGS.prompt_format)
+    examples, _ = train_module.encode_pairs(dataset.train, loaded, PERSONA, settings_config)
+    assert train_module.steps_per_epoch(len(examples), config) == 3  # 7 steps: 3 epochs
+    train_module._load = load_and_record
+    try:
+        with pytest.raises(Crash):
+            run(dataset, tiny_model_dir, tmp_path / "run", config, on_progress=crash_at_step_4)
+        assert (tmp_path / "run" / "checkpoints" / "step-00000004").is_dir()
+        assert unpadded(seen, expected(range(4), examples)) == expected(range(4), examples)
+        seen.clear()
+        run(None, tiny_model_dir, tmp_path / "run", config, resume=True)
+    finally:
+        train_module._load = original
+    assert unpadded(seen, expected(range(4, 7), examples)) == expected(range(4, 7), examples)
 
 
 def test_accumulation_keeps_epochs_whole_and_resume_exact():
@@ -245,3 +323,21 @@ def test_accumulation_keeps_epochs_whole_and_resume_exact():
         train_module.micro_batches_for_step(lengths, 4, config)
         == (train_module.epoch_batches(lengths, config, 1)[3:6])
     )  # a function of the step alone
+
+
+def test_checkpoints_rotate_and_the_last_step_saves_the_model_not_a_checkpoint(
+    dataset, tiny_model_dir, tmp_path
+):
+    """The newest ``keep_checkpoints`` stay; a checkpoint of the last step (the optimizer
+    state is twice the model) would only be deleted again with the run's resume files."""
+    out = tmp_path / "run"
+    seen = {}
+
+    def look(progress):
+        seen[progress.step] = sorted(p.name for p in (out / "checkpoints").glob("*"))
+
+    config = replace(CONFIG, max_steps=10, checkpoint_every=3, keep_checkpoints=2)
+    run(dataset, tiny_model_dir, out, config, on_progress=look)
+    three, six, nine = (f"step-{step:08d}" for step in (3, 6, 9))
+    assert seen == {1: [], 2: [], 3: [three], 4: [three], 5: [three], 6: [three, six],
+                    7: [three, six], 8: [three, six], 9: [six, nine], 10: [six, nine]}  # fmt: skip
