@@ -58,8 +58,12 @@ def demo_settings(
     ]
     extra: dict[str, Any] = {}
     if base:
-        extra = {"model": base.model, "moderation": base.moderation, "selection": base.selection,
-                 "web": base.web}  # fmt: skip
+        extra = {
+            "model": base.model,
+            "moderation": base.moderation,
+            "selection": base.selection,
+            "web": base.web,
+        }
     else:
         extra["selection"] = {"triggers": {"questions": True}, "caps": {"per_hour": 4}}
         # Small batches and short replies: the first replies appear within a minute or two,
@@ -68,19 +72,28 @@ def demo_settings(
     return Settings(
         dry_run=False,
         reddit={
-            "client_id": DEMO_CLIENT_ID, "client_secret": DEMO_CLIENT_SECRET,
-            "username": DEMO_BOT, "password": DEMO_PASSWORD,
+            "client_id": DEMO_CLIENT_ID,
+            "client_secret": DEMO_CLIENT_SECRET,
+            "username": DEMO_BOT,
+            "password": DEMO_PASSWORD,
             "user_agent": "sandbox:redditbot-demo:0.1 (by /u/redditbot)",
-            "oauth_url": url, "reddit_url": url, "short_url": url, "ratelimit_seconds": 0,
+            "oauth_url": url,
+            "reddit_url": url,
+            "short_url": url,
+            "ratelimit_seconds": 0,
         },
         database={"url": db_url},
         scheduler={
-            "listen_interval": 5, "select_interval": 2, "generate_interval": 2,
-            "moderate_interval": 2, "post_interval": 2, "housekeeping_interval": 60,
+            "listen_interval": 5,
+            "select_interval": 2,
+            "generate_interval": 2,
+            "moderate_interval": 2,
+            "post_interval": 2,
+            "housekeeping_interval": 60,
         },
         subreddits=subreddits,
         **extra,
-    )  # fmt: skip
+    )
 
 
 def run_demo(
@@ -102,8 +115,9 @@ def run_demo(
     _reset(Path(db_path))
     db_url = f"sqlite:///{Path(db_path).resolve()}"
     world = World.seeded()
-    activity = ActivityGenerator(world, threads_per_s=0.05, comments_per_s=0.5,
-                                 mentions_per_s=0.1, rng=random.Random(seed))  # fmt: skip
+    activity = ActivityGenerator(
+        world, threads_per_s=0.05, comments_per_s=0.5, mentions_per_s=0.1, rng=random.Random(seed)
+    )
     with SandboxServer(world) as server:
         server.add_app(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)
         print(f"sandbox Reddit on {server.url}; store {db_url}", file=out)
@@ -121,8 +135,10 @@ def run_demo(
             activity.stop()
             bot.stop(grace=60)
         writes = [w for w in server.writes.records if w.path.startswith("/api/comment")]
-    print("\nReply history (redditbot sql \"SELECT * FROM reply_history\" shows every column):",
-          file=out)  # fmt: skip
+    print(
+        '\nReply history (redditbot sql "SELECT * FROM reply_history" shows every column):',
+        file=out,
+    )
     history = reply_history(db_url, limit=50)
     print(render_rows(history.columns, history.rows, as_json=False, max_width=48), file=out)
     print(f"\n{posted} replies posted; the sandbox saw {len(writes)} comment requests.", file=out)
@@ -148,9 +164,14 @@ def _wait(bot: Any, *, replies: int, duration: float, out: TextIO) -> int:
     deadline, last = time.monotonic() + duration, ""
     while True:
         with bot.sessions() as session:
-            posted = session.scalar(
-                select(func.count()).select_from(PostedReply).where(PostedReply.dry_run.is_(False))
-            ) or 0  # fmt: skip
+            posted = (
+                session.scalar(
+                    select(func.count())
+                    .select_from(PostedReply)
+                    .where(PostedReply.dry_run.is_(False))
+                )
+                or 0
+            )
             counts = queries.count_jobs_by_status(session)
         line = f"posted {posted}/{replies} | " + " ".join(
             f"{s.value}={counts[s.value]}" for s in Status if counts.get(s.value)

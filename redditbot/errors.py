@@ -103,7 +103,9 @@ class PartialGenerationError(RedditbotError):
     def __init__(self, generations: list, failures: dict[str, Exception]) -> None:
         keys = ", ".join(sorted(failures))
         first = next(iter(failures.values()))
-        super().__init__(f"{len(failures)} of {len(generations) + len(failures)} generations "
-                         f"failed ({keys}); first: {first}")  # fmt: skip
+        super().__init__(
+            f"{len(failures)} of {len(generations) + len(failures)} generations "
+            f"failed ({keys}); first: {first}"
+        )
         self.generations = generations
         self.failures = failures

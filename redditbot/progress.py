@@ -27,12 +27,21 @@ class TrainingBar:
         from tqdm import tqdm
 
         if self._bar is None:
-            self._bar = tqdm(total=progress.total_steps, initial=progress.step - 1, unit="step",
-                             desc="training", file=self.stream, dynamic_ncols=True)  # fmt: skip
+            self._bar = tqdm(
+                total=progress.total_steps,
+                initial=progress.step - 1,
+                unit="step",
+                desc="training",
+                file=self.stream,
+                dynamic_ncols=True,
+            )
         self._bar.set_postfix(
-            epoch=progress.epoch, loss=f"{progress.loss:.4f}", lr=f"{progress.learning_rate:.1e}",
-            tok_s=f"{progress.tokens_per_s:.0f}", refresh=False,
-        )  # fmt: skip
+            epoch=progress.epoch,
+            loss=f"{progress.loss:.4f}",
+            lr=f"{progress.learning_rate:.1e}",
+            tok_s=f"{progress.tokens_per_s:.0f}",
+            refresh=False,
+        )
         self._bar.update(progress.step - self._bar.n)
         if progress.step >= progress.total_steps:
             self.close()
@@ -69,8 +78,13 @@ class StageBar:
         if self._bar is None:
             from tqdm import tqdm
 
-            self._bar = tqdm(total=self.stages, unit="stage", desc=self.title, file=self.stream,
-                             dynamic_ncols=True)  # fmt: skip
+            self._bar = tqdm(
+                total=self.stages,
+                unit="stage",
+                desc=self.title,
+                file=self.stream,
+                dynamic_ncols=True,
+            )
         self._bar.set_postfix_str(name)
 
     def count(self, done: int, total: int) -> None:

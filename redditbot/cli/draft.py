@@ -130,15 +130,21 @@ def _request(drafter: Drafter, item: DraftInput, examples: list[ExampleSource]):
     few_shot, budget = (), None
     if quality.enabled:
         few_shot = few_shot_examples(
-            same_sub, count=quality.few_shot, max_chars=quality.few_shot_max_chars,
+            same_sub,
+            count=quality.few_shot,
+            max_chars=quality.few_shot_max_chars,
             exclude_link=item.thread,
-        )  # fmt: skip
+        )
         if quality.length_budget:  # as the generate stage does with the stored replies
             budget = length_budget([len(e.reply) for e in same_sub])
     return reply_request(
-        drafter.settings, str(item.line), item.context, few_shot=few_shot,
-        seed=SEED * item.line, max_new_tokens=budget,
-    )  # fmt: skip
+        drafter.settings,
+        str(item.line),
+        item.context,
+        few_shot=few_shot,
+        seed=SEED * item.line,
+        max_new_tokens=budget,
+    )
 
 
 def draft_record(line: int, drafted: Drafted) -> dict[str, Any]:

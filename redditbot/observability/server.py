@@ -204,8 +204,9 @@ def start_for_fleet(
     # bot.generator exists once the bot has started (its stages are built then); asking for it
     # earlier, from this thread, could build a second generator beside the bot's own.
     source = FleetHealth({bot.account: _health(bot) for bot in bots})  # one: as that bot's own
-    server = ObservabilityServer(settings.host, settings.port, bots[0].sessions, source,
-                                 store_metrics=settings.store_metrics)  # fmt: skip
+    server = ObservabilityServer(
+        settings.host, settings.port, bots[0].sessions, source, store_metrics=settings.store_metrics
+    )
     server.start()
     return server
 

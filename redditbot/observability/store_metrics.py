@@ -68,9 +68,15 @@ class StoreCollector(Collector):
 def store_metrics(session: Session, now: datetime) -> list[Metric]:
     """Every store-backed metric family, read in one session."""
     readers: list[Callable[[Session], Metric]] = [
-        items_stored, jobs_by_status, post_jobs_by_status, replies_posted, moderation_decisions,
-        generation_latency, reddit_errors, last_polls,
-    ]  # fmt: skip
+        items_stored,
+        jobs_by_status,
+        post_jobs_by_status,
+        replies_posted,
+        moderation_decisions,
+        generation_latency,
+        reddit_errors,
+        last_polls,
+    ]
     timed = [oldest_queued_job_age, rate_limited_jobs, paused_subreddits]
     return [read(session) for read in readers] + [read(session, now) for read in timed]
 
@@ -149,9 +155,11 @@ def generation_latency(session: Session) -> Metric:
     ]
     help_ = "Time to generate one draft, in seconds."
     return HistogramMetricFamily(
-        "redditbot_generation_latency_seconds", help_,
-        buckets=[*buckets, ("+Inf", total)], sum_value=(sum_ms or 0.0) / 1000,
-    )  # fmt: skip
+        "redditbot_generation_latency_seconds",
+        help_,
+        buckets=[*buckets, ("+Inf", total)],
+        sum_value=(sum_ms or 0.0) / 1000,
+    )
 
 
 def _bound(bound: float) -> str:

@@ -18,21 +18,35 @@ def load_target(session: Session, fullname: str) -> Target | None:
             return None
         thread = session.get(SubmissionRow, row.link_fullname)
         return Target(
-            fullname=fullname, subreddit=row.subreddit, author=row.author, body=row.body,
-            depth=row.depth, distinguished=row.distinguished, locked=row.locked,
-            archived=row.archived or bool(thread and thread.archived), removed=row.removed,
-            deleted=row.deleted, over_18=bool(thread and thread.over_18),
+            fullname=fullname,
+            subreddit=row.subreddit,
+            author=row.author,
+            body=row.body,
+            depth=row.depth,
+            distinguished=row.distinguished,
+            locked=row.locked,
+            archived=row.archived or bool(thread and thread.archived),
+            removed=row.removed,
+            deleted=row.deleted,
+            over_18=bool(thread and thread.over_18),
             link_id=row.link_fullname,
-        )  # fmt: skip
+        )
     post = session.get(SubmissionRow, fullname)
     if post is None:
         return None
     return Target(
-        fullname=fullname, subreddit=post.subreddit, author=post.author,
-        body=f"{post.title}\n\n{post.selftext}".strip(), distinguished=post.distinguished,
-        locked=post.locked, archived=post.archived, removed=post.removed, deleted=post.deleted,
-        over_18=post.over_18, link_id=fullname,
-    )  # fmt: skip
+        fullname=fullname,
+        subreddit=post.subreddit,
+        author=post.author,
+        body=f"{post.title}\n\n{post.selftext}".strip(),
+        distinguished=post.distinguished,
+        locked=post.locked,
+        archived=post.archived,
+        removed=post.removed,
+        deleted=post.deleted,
+        over_18=post.over_18,
+        link_id=fullname,
+    )
 
 
 def thread_context(session: Session, fullname: str, subreddit: str) -> ThreadContext:

@@ -83,9 +83,13 @@ def reply_request(
     if max_new_tokens is not None:
         params = replace(params, max_new_tokens=min(params.max_new_tokens, max_new_tokens))
     return GenerationRequest(
-        key=key, context=context, persona=settings.persona_for(subreddit), params=params,
-        model=model.name if model.name != settings.model.name else None, few_shot=few_shot,
-    )  # fmt: skip
+        key=key,
+        context=context,
+        persona=settings.persona_for(subreddit),
+        params=params,
+        model=model.name if model.name != settings.model.name else None,
+        few_shot=few_shot,
+    )
 
 
 def choose_reply(
@@ -160,8 +164,11 @@ class Drafter:
                 {"text": c.text, "mean_logprob": c.mean_logprob} for c in generation.candidates
             ]
             choice = choose_reply(
-                self.settings, request.context, candidates,
-                moderator=self.moderator_for(request.context.subreddit), embedder=self.embedder,
-            )  # fmt: skip
+                self.settings,
+                request.context,
+                candidates,
+                moderator=self.moderator_for(request.context.subreddit),
+                embedder=self.embedder,
+            )
             drafted.append(Drafted(request, generation, choice, share + self.clock() - judging))
         return drafted

@@ -57,9 +57,14 @@ class Housekeeping:
             release_stale_leases,
         )
         chores = settings.housekeeping
-        self.purger = Purger(gateway, sessions, account=account, clock=clock,
-                             requests=chores.purge_requests,
-                             recheck=timedelta(hours=chores.purge_recheck_hours))  # fmt: skip
+        self.purger = Purger(
+            gateway,
+            sessions,
+            account=account,
+            clock=clock,
+            requests=chores.purge_requests,
+            recheck=timedelta(hours=chores.purge_recheck_hours),
+        )
 
     def run_once(self) -> int:
         return (
@@ -108,9 +113,11 @@ class Housekeeping:
     def _recent_posted(self, now: datetime) -> list[tuple[PostedReply, str]]:
         longest = max(
             [self.settings.housekeeping.delete_window_hours]
-            + [self.settings.housekeeping_for(s.name).delete_window_hours
-               for s in self.settings.subreddits]
-        )  # fmt: skip
+            + [
+                self.settings.housekeeping_for(s.name).delete_window_hours
+                for s in self.settings.subreddits
+            ]
+        )
         with self.sessions() as session:
             query = (
                 select(PostedReply, ReplyJob.subreddit)
@@ -132,10 +139,15 @@ class Housekeeping:
             row = session.get(PostedReply, reply.id)
             row.deleted_at, row.delete_reason = now, reason
             queries.record_event(
-                session, "reply_deleted", f"deleted {reply.comment_fullname} ({reason})",
-                now=now, account=self.account, subreddit=subreddit, job_id=reply.job_id,
+                session,
+                "reply_deleted",
+                f"deleted {reply.comment_fullname} ({reason})",
+                now=now,
+                account=self.account,
+                subreddit=subreddit,
+                job_id=reply.job_id,
                 fullname=reply.comment_fullname,
-            )  # fmt: skip
+            )
         log.info("deleted own reply %s in r/%s (%s)", reply.comment_fullname, subreddit, reason)
 
     def prune(self) -> int:

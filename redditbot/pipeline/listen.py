@@ -168,9 +168,14 @@ class Listener:
         log.warning("feed %s failed (%s); next try in %.0f s", feed, exc, delay)
         with self.sessions.begin() as session:
             queries.record_event(
-                session, "poll_failed", f"{feed}: {exc}", now=now, level="warning",
-                account=self.account, data={"feed": feed, "retry_in_s": round(delay, 1)},
-            )  # fmt: skip
+                session,
+                "poll_failed",
+                f"{feed}: {exc}",
+                now=now,
+                level="warning",
+                account=self.account,
+                data={"feed": feed, "retry_in_s": round(delay, 1)},
+            )
 
     def poll(self, feed: str, fetch: Fetch) -> int:
         """Store a feed's new items and move its cursor, in one transaction."""
@@ -203,9 +208,14 @@ class Listener:
         )
         log.warning(message)
         queries.record_event(
-            session, "poll_gap", message, now=now, level="warning", account=self.account,
+            session,
+            "poll_gap",
+            message,
+            now=now,
+            level="warning",
+            account=self.account,
             data={"feed": feed, "cursor": last, "oldest_seen": oldest},
-        )  # fmt: skip
+        )
 
     def poll_inbox(self) -> int:
         """Store mentions and replies to the bot, then mark them read on Reddit (not those of a
@@ -216,10 +226,14 @@ class Listener:
         with self.sessions.begin() as session:
             self._store(session, [item.comment for item in items], now)
             rows = [
-                {"account": self.account, "fullname": i.comment.fullname, "kind": i.kind,
-                 "received_at": now}
+                {
+                    "account": self.account,
+                    "fullname": i.comment.fullname,
+                    "kind": i.kind,
+                    "received_at": now,
+                }
                 for i in items
-            ]  # fmt: skip
+            ]
             queries.insert_ignoring_duplicates(session, InboxRow, rows, ("account", "fullname"))
             queries.cursor(session, self.account, "inbox").last_success_at = now
         to_mark = [i.comment.fullname for i in items if not self.dry_run(i.comment.subreddit)]

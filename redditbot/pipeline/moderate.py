@@ -62,9 +62,14 @@ class ModerateStage:
         now = self.clock()
         with self.sessions.begin() as session:
             jobs = queries.claim_jobs(
-                session, account=self.account, status=Status.DRAFTED, owner=self.owner, now=now,
-                lease=self.lease, limit=self.batch,
-            )  # fmt: skip
+                session,
+                account=self.account,
+                status=Status.DRAFTED,
+                owner=self.owner,
+                now=now,
+                lease=self.lease,
+                limit=self.batch,
+            )
             recent = self._recent_replies(session)
             for job in jobs:
                 self._judge(session, job, recent, now)
@@ -87,9 +92,13 @@ class ModerateStage:
         ).first()
         context = thread_context(session, job.target_fullname, job.subreddit)
         choice = choose_reply(
-            self.settings, context, generation.candidates,
-            moderator=self.moderator_for(job.subreddit), embedder=self.embedder, recent=recent,
-        )  # fmt: skip
+            self.settings,
+            context,
+            generation.candidates,
+            moderator=self.moderator_for(job.subreddit),
+            embedder=self.embedder,
+            recent=recent,
+        )
         for candidate in choice.judged:
             session.add(_verdict_row(job.id, generation.id, candidate.verdict, now))
         generation.candidates = choice.reranked.stored_candidates(generation.candidates)
@@ -145,7 +154,11 @@ def review_mode(settings: Settings, subreddit: str) -> bool:
 def _verdict_row(job_id: int, generation_id: int, verdict: Verdict, now) -> ModerationVerdictRow:
     record = verdict_to_dict(verdict)
     return ModerationVerdictRow(
-        job_id=job_id, generation_id=generation_id, gate="output",
-        decision=verdict.decision.value, checks=record["checks"],
-        reasons=list(verdict.reasons), created_at=now,
-    )  # fmt: skip
+        job_id=job_id,
+        generation_id=generation_id,
+        gate="output",
+        decision=verdict.decision.value,
+        checks=record["checks"],
+        reasons=list(verdict.reasons),
+        created_at=now,
+    )

@@ -80,11 +80,12 @@ def due_for_check(session: Session, limit: int, *, before: datetime) -> list[str
     checked first, then the oldest checks."""
     parts = [
         select(model.fullname.label("fullname"), model.checked_at.label("checked_at")).where(
-            model.purged_at.is_(None), model.bot_account.is_(None),
+            model.purged_at.is_(None),
+            model.bot_account.is_(None),
             or_(model.checked_at.is_(None), model.checked_at < before),
         )
         for model in (CommentRow, SubmissionRow)
-    ]  # fmt: skip
+    ]
     rows = union_all(*parts).subquery()
     never = rows.c.checked_at.is_(None)
     query = select(rows.c.fullname).order_by(never.desc(), rows.c.checked_at, rows.c.fullname)

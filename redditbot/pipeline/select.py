@@ -54,9 +54,16 @@ def mentions_of(names: frozenset[str], text: str) -> bool:
     return any(re.search(rf"(?<![\w/])/?u/{re.escape(n)}\b", text, re.IGNORECASE) for n in names)
 
 
-def find_trigger(text: str, *, inbox_kind: str | None, is_post: bool, replies_to_bot: bool,
-                 policy: SelectionSettings, rng: random.Random,
-                 bot_names: frozenset[str] = frozenset()) -> str | None:  # fmt: skip
+def find_trigger(
+    text: str,
+    *,
+    inbox_kind: str | None,
+    is_post: bool,
+    replies_to_bot: bool,
+    policy: SelectionSettings,
+    rng: random.Random,
+    bot_names: frozenset[str] = frozenset(),
+) -> str | None:
     """The first trigger of ``policy`` that ``text`` satisfies, or None.
 
     A mention is seen in the text itself as well as in the inbox: a comment can be stored from
@@ -119,8 +126,14 @@ class Selector:
     def run_once(self) -> int:
         now = self.clock()
         with self.sessions.begin() as session:  # one selector at a time across instances
-            if not queries.try_lease(session, account=self.account, name="stage:select",
-                                     owner=self.owner, now=now, ttl=self.lease):  # fmt: skip
+            if not queries.try_lease(
+                session,
+                account=self.account,
+                name="stage:select",
+                owner=self.owner,
+                now=now,
+                ttl=self.lease,
+            ):
                 return 0
         with self.sessions.begin() as session:
             items = self._undecided(session)
@@ -154,10 +167,14 @@ class Selector:
         self._apply_opt_command(session, row, now)
         choice = self._choose(session, row, inbox_kind, policy, now)
         decision = SelectionDecision(
-            account=self.account, fullname=row.fullname, subreddit=row.subreddit,
-            decision="queued" if choice.trigger else "ignored", trigger=choice.trigger,
-            reason=choice.reason, decided_at=now,
-        )  # fmt: skip
+            account=self.account,
+            fullname=row.fullname,
+            subreddit=row.subreddit,
+            decision="queued" if choice.trigger else "ignored",
+            trigger=choice.trigger,
+            reason=choice.reason,
+            decided_at=now,
+        )
         session.add(decision)
         if choice.trigger:
             decision.reason = self._queue(session, row, choice.trigger, policy, now)
@@ -174,10 +191,14 @@ class Selector:
         if policy.min_score is not None and row.score < policy.min_score:
             return Choice(reason="low_score")
         trigger = find_trigger(
-            _text(row), inbox_kind=inbox_kind, is_post=isinstance(row, SubmissionRow),
-            replies_to_bot=self._parent_is_bot(session, row), policy=policy, rng=self.rng,
+            _text(row),
+            inbox_kind=inbox_kind,
+            is_post=isinstance(row, SubmissionRow),
+            replies_to_bot=self._parent_is_bot(session, row),
+            policy=policy,
+            rng=self.rng,
             bot_names=self.bots,
-        )  # fmt: skip
+        )
         return Choice(trigger=trigger) if trigger else Choice(reason="no_trigger")
 
     def _parent_is_bot(self, session: Session, row) -> bool:
@@ -204,10 +225,15 @@ class Selector:
         """Make the reply job; returns why it was skipped at once (a cap, the input gate)."""
         link = getattr(row, "link_fullname", row.fullname)
         job = ReplyJob(
-            account=self.account, target_fullname=row.fullname, subreddit=row.subreddit,
-            link_fullname=link, trigger=trigger, status=Status.QUEUED,
-            created_at=now, updated_at=now,
-        )  # fmt: skip
+            account=self.account,
+            target_fullname=row.fullname,
+            subreddit=row.subreddit,
+            link_fullname=link,
+            trigger=trigger,
+            status=Status.QUEUED,
+            created_at=now,
+            updated_at=now,
+        )
         session.add(job)
         session.flush()
         refusal = self._cap_reached(session, row.subreddit, policy, now, job.id)
@@ -231,10 +257,16 @@ class Selector:
         return None
 
     def _live_jobs(self, session: Session, since, subreddit: str | None, exclude: int) -> int:
-        query = select(func.count()).select_from(ReplyJob).where(
-            ReplyJob.account == self.account, ReplyJob.created_at >= since,
-            ReplyJob.status.not_in(DEAD), ReplyJob.id != exclude,
-        )  # fmt: skip
+        query = (
+            select(func.count())
+            .select_from(ReplyJob)
+            .where(
+                ReplyJob.account == self.account,
+                ReplyJob.created_at >= since,
+                ReplyJob.status.not_in(DEAD),
+                ReplyJob.id != exclude,
+            )
+        )
         if subreddit:
             query = query.where(ReplyJob.subreddit == subreddit)
         return session.scalar(query) or 0
@@ -246,10 +278,16 @@ class Selector:
             target, self._target_state(session, target, job, now)
         )
         record = verdict_to_dict(verdict)
-        session.add(ModerationVerdictRow(
-            job_id=job.id, gate="input", decision=verdict.decision.value,
-            checks=record["checks"], reasons=list(verdict.reasons), created_at=now,
-        ))  # fmt: skip
+        session.add(
+            ModerationVerdictRow(
+                job_id=job.id,
+                gate="input",
+                decision=verdict.decision.value,
+                checks=record["checks"],
+                reasons=list(verdict.reasons),
+                created_at=now,
+            )
+        )
         if verdict.decision is Decision.REJECT:
             return "input:" + (verdict.reasons[0] if verdict.reasons else "rejected")
         return None
@@ -264,10 +302,16 @@ class Selector:
         )
 
     def _live_in_thread(self, session: Session, job: ReplyJob) -> int:
-        query = select(func.count()).select_from(ReplyJob).where(
-            ReplyJob.account == self.account, ReplyJob.link_fullname == job.link_fullname,
-            ReplyJob.status.not_in(DEAD), ReplyJob.id != job.id,
-        )  # fmt: skip
+        query = (
+            select(func.count())
+            .select_from(ReplyJob)
+            .where(
+                ReplyJob.account == self.account,
+                ReplyJob.link_fullname == job.link_fullname,
+                ReplyJob.status.not_in(DEAD),
+                ReplyJob.id != job.id,
+            )
+        )
         return session.scalar(query) or 0
 
     def _replies_to_user(self, session, author: str | None, job: ReplyJob, now) -> int:
@@ -275,11 +319,17 @@ class Selector:
             return 0
         targets = select(CommentRow.fullname).where(CommentRow.author == author)
         posts = select(SubmissionRow.fullname).where(SubmissionRow.author == author)
-        query = select(func.count()).select_from(ReplyJob).where(
-            ReplyJob.account == self.account, ReplyJob.status.not_in(DEAD),
-            ReplyJob.created_at >= now - timedelta(days=1), ReplyJob.id != job.id,
-            ReplyJob.target_fullname.in_(targets.union(posts)),
-        )  # fmt: skip
+        query = (
+            select(func.count())
+            .select_from(ReplyJob)
+            .where(
+                ReplyJob.account == self.account,
+                ReplyJob.status.not_in(DEAD),
+                ReplyJob.created_at >= now - timedelta(days=1),
+                ReplyJob.id != job.id,
+                ReplyJob.target_fullname.in_(targets.union(posts)),
+            )
+        )
         return session.scalar(query) or 0
 
 

@@ -300,11 +300,19 @@ class PostWriter:
         """Jobs left in ``generating`` by a crash go back to the queue once their lease ends."""
         session.execute(
             update(PostJob)
-            .where(PostJob.account == self.account, PostJob.status == Status.GENERATING,
-                   PostJob.lease_expires_at < queries.db_now(session))
-            .values(status=Status.QUEUED, lease_owner=None, lease_expires_at=None,
-                    reason="generation_abandoned", updated_at=now)
-        )  # fmt: skip
+            .where(
+                PostJob.account == self.account,
+                PostJob.status == Status.GENERATING,
+                PostJob.lease_expires_at < queries.db_now(session),
+            )
+            .values(
+                status=Status.QUEUED,
+                lease_owner=None,
+                lease_expires_at=None,
+                reason="generation_abandoned",
+                updated_at=now,
+            )
+        )
 
     def request(self, session: Session, job: PostJob) -> GenerationRequest:
         """The generation request for one post job (public: the CLI can show a prompt)."""

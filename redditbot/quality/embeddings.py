@@ -60,9 +60,12 @@ class SentenceEmbedder:
         if not texts:
             return []
         vectors = self._loaded().encode(
-            list(texts), batch_size=self.batch_size, normalize_embeddings=True,
-            convert_to_numpy=True, show_progress_bar=False,
-        )  # fmt: skip
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
         return [row.tolist() for row in vectors]
 
     def _loaded(self) -> Any:

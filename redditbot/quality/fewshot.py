@@ -77,8 +77,10 @@ def stored_examples(
     sources = (_source(session, row) for row in rows)
     return few_shot_examples(
         (s for s in sources if s is not None),
-        count=count, max_chars=max_chars, exclude_link=exclude_link,
-    )  # fmt: skip
+        count=count,
+        max_chars=max_chars,
+        exclude_link=exclude_link,
+    )
 
 
 def stored_reply_lengths(session: Session, subreddit: str, *, limit: int = 200) -> list[int]:
@@ -106,9 +108,11 @@ def _source(session: Session, row: CommentRow) -> ExampleSource | None:
     if answers_comment and (parent is None or parent.purged_at is not None):
         return None  # the answered comment is not stored: the example would make no sense
     context = ThreadContext(
-        subreddit=post.subreddit, title=post.title, selftext=post.selftext,
+        subreddit=post.subreddit,
+        title=post.title,
+        selftext=post.selftext,
         submission_author=post.author,
         target_author=parent.author if parent else None,
         target_body=parent.body if parent else None,
-    )  # fmt: skip
+    )
     return ExampleSource(context, row.body, row.score, row.link_fullname)

@@ -156,23 +156,33 @@ def _weighted(
     fluency = fluency_of(candidate.mean_logprob)
     fit = length_fit(candidate.text, target_chars)
     total = (
-        weights.target * min(on_target, cap) + weights.thread * min(on_thread, cap)
-        + weights.fluency * fluency + weights.length * fit
-    )  # fmt: skip
+        weights.target * min(on_target, cap)
+        + weights.thread * min(on_thread, cap)
+        + weights.fluency * fluency
+        + weights.length * fit
+    )
     return CandidateScore(
-        decision=candidate.verdict.decision.value, score=round(total, 4),
-        relevance_target=round(on_target, 4), relevance_thread=round(on_thread, 4),
-        fluency=round(fluency, 4), length_fit=round(fit, 4), chars=len(candidate.text.strip()),
-    )  # fmt: skip
+        decision=candidate.verdict.decision.value,
+        score=round(total, 4),
+        relevance_target=round(on_target, 4),
+        relevance_thread=round(on_thread, 4),
+        fluency=round(fluency, 4),
+        length_fit=round(fit, 4),
+        chars=len(candidate.text.strip()),
+    )
 
 
 def _fluency_only(candidate: JudgedCandidate) -> CandidateScore:
     fluency = round(fluency_of(candidate.mean_logprob), 4)
     return CandidateScore(
-        decision=candidate.verdict.decision.value, score=fluency, relevance_target=None,
-        relevance_thread=None, fluency=fluency, length_fit=None,
+        decision=candidate.verdict.decision.value,
+        score=fluency,
+        relevance_target=None,
+        relevance_thread=None,
+        fluency=fluency,
+        length_fit=None,
         chars=len(candidate.text.strip()),
-    )  # fmt: skip
+    )
 
 
 def fluency_of(mean_logprob: float | None) -> float:

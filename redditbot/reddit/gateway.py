@@ -213,9 +213,13 @@ class PrawGateway:
     # ------------------------------------------------------------------ original posts
 
     def submit(
-        self, subreddit: str, title: str, body: str, flair_id: str | None = None,
+        self,
+        subreddit: str,
+        title: str,
+        body: str,
+        flair_id: str | None = None,
         flair_text: str | None = None,
-    ) -> PostedSubmission:  # fmt: skip
+    ) -> PostedSubmission:
         """Start a self-post. Raises RateLimited, TargetUnavailable, WriteOutcomeUnknown, …
 
         Refusals carry Reddit's reason: ``subreddit_not_allowed``, ``no_selfs``, ``forbidden``,
@@ -313,10 +317,17 @@ def _credentials(s: Any) -> dict[str, Any]:
     no secret, and web apps; accounts with two-factor auth) or the script app's password."""
     secret = s.client_secret.get_secret_value() or None
     if s.uses_refresh_token():
-        return {"client_id": s.client_id, "client_secret": secret,
-                "refresh_token": s.refresh_token.get_secret_value()}  # fmt: skip
-    return {"client_id": s.client_id, "client_secret": secret, "username": s.username,
-            "password": s.password.get_secret_value()}  # fmt: skip
+        return {
+            "client_id": s.client_id,
+            "client_secret": secret,
+            "refresh_token": s.refresh_token.get_secret_value(),
+        }
+    return {
+        "client_id": s.client_id,
+        "client_secret": secret,
+        "username": s.username,
+        "password": s.password.get_secret_value(),
+    }
 
 
 # --------------------------------------------------------------------------- objects → domain

@@ -49,22 +49,30 @@ class PurgeCounts:
         return self.comments + self.submissions
 
     def data(self) -> dict[str, object]:
-        return {"checked": self.checked, "requests": self.requests,
-                "reasons": dict(self.reasons), "comments": self.comments,
-                "submissions": self.submissions, "generations": self.generations,
-                "post_jobs": self.post_jobs}  # fmt: skip
+        return {
+            "checked": self.checked,
+            "requests": self.requests,
+            "reasons": dict(self.reasons),
+            "comments": self.comments,
+            "submissions": self.submissions,
+            "generations": self.generations,
+            "post_jobs": self.post_jobs,
+        }
 
     def summary(self) -> str:
         why = ", ".join(f"{reason} {count}" for reason, count in sorted(self.reasons.items()))
-        return (f"checked {self.checked} items in {self.requests} requests; purged "
-                f"{self.comments} comments, {self.submissions} submissions ({why or 'none'}), "
-                f"{self.generations} prompts, {self.post_jobs} post prompts")  # fmt: skip
+        return (
+            f"checked {self.checked} items in {self.requests} requests; purged "
+            f"{self.comments} comments, {self.submissions} submissions ({why or 'none'}), "
+            f"{self.generations} prompts, {self.post_jobs} post prompts"
+        )
 
 
 def record(session: Session, counts: PurgeCounts, *, now: datetime, account: str) -> None:
     """One ``purge`` event with the counts (the audit trail of what was purged, never the text)."""
-    session.add(Event(kind="purge", message=counts.summary(), at=now, account=account,
-                      data=counts.data()))  # fmt: skip
+    session.add(
+        Event(kind="purge", message=counts.summary(), at=now, account=account, data=counts.data())
+    )
 
 
 def gone_reason(item: Submission | Comment) -> str | None:

@@ -32,12 +32,28 @@ from redditbot.store.models import (
 
 # Fields that change after creation (edits, deletion, moderation, votes).
 MUTABLE_SUBMISSION = (
-    "title", "selftext", "score", "num_comments", "locked", "archived", "over_18", "stickied",
-    "distinguished", "removed", "deleted",
-)  # fmt: skip
+    "title",
+    "selftext",
+    "score",
+    "num_comments",
+    "locked",
+    "archived",
+    "over_18",
+    "stickied",
+    "distinguished",
+    "removed",
+    "deleted",
+)
 MUTABLE_COMMENT = (
-    "body", "score", "locked", "archived", "stickied", "distinguished", "removed", "deleted",
-)  # fmt: skip
+    "body",
+    "score",
+    "locked",
+    "archived",
+    "stickied",
+    "distinguished",
+    "removed",
+    "deleted",
+)
 
 
 AnyJob = TypeVar("AnyJob", bound=Job)
@@ -181,9 +197,11 @@ def try_lease(
 
     The lease runs ``ttl`` on the database's clock (``now`` only stamps a new row)."""
     insert_ignoring_duplicates(
-        session, PollCursor, [{"account": account, "feed": name, "updated_at": now}],
+        session,
+        PollCursor,
+        [{"account": account, "feed": name, "updated_at": now}],
         ("account", "feed"),
-    )  # fmt: skip
+    )
     free = or_(
         PollCursor.lease_owner.is_(None),
         PollCursor.lease_owner == owner,
@@ -224,12 +242,17 @@ def claim_jobs(
     due = or_(model.not_before.is_(None), model.not_before <= now)
     query = (
         select(model)
-        .where(model.account == account, model.status == status, due,
-               lease_free(model, session), *extra)
+        .where(
+            model.account == account,
+            model.status == status,
+            due,
+            lease_free(model, session),
+            *extra,
+        )
         .order_by(*first, model.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
-    )  # fmt: skip
+    )
     jobs = list(session.scalars(query))
     if jobs:
         _lease(session, model, jobs, owner, db_now(session, lease))
@@ -274,9 +297,13 @@ def end_lease(session: Session, model: type[Job], job_id: int, owner: str) -> No
 
 
 def jobs_in_posting(
-    session: Session, *, account: str, stale_only: bool, in_flight: timedelta = timedelta(),
+    session: Session,
+    *,
+    account: str,
+    stale_only: bool,
+    in_flight: timedelta = timedelta(),
     model: type[AnyJob] = ReplyJob,
-) -> list[AnyJob]:  # fmt: skip
+) -> list[AnyJob]:
     """Jobs left in ``posting``: stale ones, or (``stale_only=False``, at start-up) all.
 
     A job is stale only when no sender can still be waiting for Reddit: its lease ran out more
@@ -314,9 +341,14 @@ def count_jobs_by_status(
 
 
 def count_forbidden(
-    session: Session, subreddit: str, *, account: str, now: datetime, threshold: int,
+    session: Session,
+    subreddit: str,
+    *,
+    account: str,
+    now: datetime,
+    threshold: int,
     pause_for: timedelta,
-) -> datetime | None:  # fmt: skip
+) -> datetime | None:
     """Count a 403 in ``subreddit``; the ``threshold``-th in a row pauses it (replies and posts
     alike), recorded on the subreddit row and in the event log. Returns the end of a new pause.
     A success in between starts the count again (``clear_forbidden``)."""
@@ -330,9 +362,14 @@ def count_forbidden(
     sub.forbidden_count = 0
     message = f"r/{subreddit} paused until {sub.paused_until:%Y-%m-%d %H:%M} UTC"
     record_event(
-        session, "subreddit_paused", f"{message}: {sub.pause_reason}", now=now, level="warning",
-        account=account, subreddit=subreddit,
-    )  # fmt: skip
+        session,
+        "subreddit_paused",
+        f"{message}: {sub.pause_reason}",
+        now=now,
+        level="warning",
+        account=account,
+        subreddit=subreddit,
+    )
     return sub.paused_until
 
 

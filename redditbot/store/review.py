@@ -131,11 +131,21 @@ def _apply(job: Any, decision: ReviewDecision, fields: tuple[str, ...]):
 def _record(session, job, kind: str, decision: ReviewDecision, reason: str, changed, now):
     verb = "approved" if decision.approve else "rejected"
     edited = " with an edit" if changed else ""
-    data = {"reviewer": decision.reviewer, "job_kind": kind, "decision": decision.status.value,
-            "reason": reason, "edits": {f: {"before": b, "after": a}
-                                        for f, (b, a) in changed.items()}}  # fmt: skip
+    data = {
+        "reviewer": decision.reviewer,
+        "job_kind": kind,
+        "decision": decision.status.value,
+        "reason": reason,
+        "edits": {f: {"before": b, "after": a} for f, (b, a) in changed.items()},
+    }
     queries.move(job, decision.status, now=now, reason=reason)
     queries.record_event(
-        session, "review", f"{kind} job {job.id} {verb}{edited} by {decision.reviewer}",
-        now=now, account=job.account, subreddit=job.subreddit, job_id=job.id, data=data,
-    )  # fmt: skip
+        session,
+        "review",
+        f"{kind} job {job.id} {verb}{edited} by {decision.reviewer}",
+        now=now,
+        account=job.account,
+        subreddit=job.subreddit,
+        job_id=job.id,
+        data=data,
+    )

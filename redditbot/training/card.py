@@ -89,15 +89,19 @@ def metadata_block(result: TrainResult, config: TrainConfig, base: str, subreddi
     if result.tuned is not None:
         results = [
             HubEvalResult(
-                task_type="text-generation", dataset_type="reddit-threads",
-                dataset_name=f"r/{subreddit} held-out threads", dataset_split="validation",
-                metric_type=metric, metric_name=label, metric_value=round(value, 4),
+                task_type="text-generation",
+                dataset_type="reddit-threads",
+                dataset_name=f"r/{subreddit} held-out threads",
+                dataset_split="validation",
+                metric_type=metric,
+                metric_name=label,
+                metric_value=round(value, 4),
             )
             for metric, label, value in (
                 ("loss", "loss per reply token", result.tuned.loss),
                 ("perplexity", "perplexity", result.tuned.perplexity),
             )
-        ]  # fmt: skip
+        ]
     data = ModelCardData(
         # A Hub id only: a local directory means nothing on the Hub (the heading names it).
         base_model=None if Path(base).is_absolute() else base,
@@ -121,10 +125,13 @@ def _permission_lines(permission: dict[str, Any] | None) -> list[str]:
     if not permission or not permission.get("training_allowed"):
         return [*lines, "Not recorded: no permission to train on this content was given.", ""]
     subreddit = permission["subreddit"]
-    return [*lines,
-            f"`training_allowed = true` in the `[[subreddits]]` table of r/{subreddit}: the",
-            "operator asserted that the subreddit's moderators (or Reddit) allowed training on",
-            "its content.", ""]  # fmt: skip
+    return [
+        *lines,
+        f"`training_allowed = true` in the `[[subreddits]]` table of r/{subreddit}: the",
+        "operator asserted that the subreddit's moderators (or Reddit) allowed training on",
+        "its content.",
+        "",
+    ]
 
 
 def _data_lines(result: TrainResult, counts: dict[str, Any]) -> list[str]:

@@ -89,7 +89,7 @@ def create_app(
             max_age=int(settings.session_hours * 3600),
             same_site="strict",
             https_only=settings.secure_cookies,
-        ),  # fmt: skip
+        ),
     ]
     return Starlette(routes=routes, middleware=middleware)
 
@@ -144,8 +144,13 @@ class Pages:
     @login_required
     async def review(self, request: Request) -> Response:
         replies, posts = await self.read(data.review_queue)
-        return self.render(request, "review.html", replies=replies, posts=posts,
-                           flash=request.session.pop("flash", None))  # fmt: skip
+        return self.render(
+            request,
+            "review.html",
+            replies=replies,
+            posts=posts,
+            flash=request.session.pop("flash", None),
+        )
 
     @login_required
     async def history(self, request: Request) -> Response:
@@ -157,9 +162,16 @@ class Pages:
             error = None
         rows = [] if error else await self.read(data.history, filters)
         subreddits = await self.read(data.subreddits)
-        return self.render(request, "history.html", 400 if error else 200, rows=rows,
-                           error=error, query=request.query_params, subreddits=subreddits,
-                           statuses=[s.value for s in Status])  # fmt: skip
+        return self.render(
+            request,
+            "history.html",
+            400 if error else 200,
+            rows=rows,
+            error=error,
+            query=request.query_params,
+            subreddits=subreddits,
+            statuses=[s.value for s in Status],
+        )
 
     @login_required
     async def job(self, request: Request) -> Response:
@@ -174,8 +186,9 @@ class Pages:
     @form_with_csrf
     async def approve_reply(self, request: Request, form: FormData) -> Response:
         edits = {"reply_text": _text(form, "text", MAX_TEXT)}
-        return await self.decide(request, review_reply, ReviewDecision(
-            True, self.reviewer(request), edits=edits))  # fmt: skip
+        return await self.decide(
+            request, review_reply, ReviewDecision(True, self.reviewer(request), edits=edits)
+        )
 
     @login_required
     @form_with_csrf
@@ -186,8 +199,9 @@ class Pages:
     @form_with_csrf
     async def approve_post(self, request: Request, form: FormData) -> Response:
         edits = {"title": _text(form, "title", MAX_TITLE), "body": _text(form, "body", MAX_TEXT)}
-        return await self.decide(request, review_post, ReviewDecision(
-            True, self.reviewer(request), edits=edits))  # fmt: skip
+        return await self.decide(
+            request, review_post, ReviewDecision(True, self.reviewer(request), edits=edits)
+        )
 
     @login_required
     @form_with_csrf
@@ -261,6 +275,10 @@ def history_filters(params: Any, now: datetime) -> data.HistoryFilters:
     limit = params.get("limit", "50")
     if not limit.isdigit():
         raise ConfigError(f"limit {limit!r}: not a number")
-    return data.HistoryFilters(subreddit=params.get("subreddit", "").strip(), status=status,
-                               search=params.get("q", "").strip(), limit=int(limit),
-                               **times)  # fmt: skip
+    return data.HistoryFilters(
+        subreddit=params.get("subreddit", "").strip(),
+        status=status,
+        search=params.get("q", "").strip(),
+        limit=int(limit),
+        **times,
+    )

@@ -49,8 +49,9 @@ class SecurityHeaders:
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 names = {name.lower() for name, _ in message.get("headers", [])}
-                extra = [(k.encode(), v.encode()) for k, v in HEADERS.items() if k.encode()
-                         not in names]  # fmt: skip
+                extra = [
+                    (k.encode(), v.encode()) for k, v in HEADERS.items() if k.encode() not in names
+                ]
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 

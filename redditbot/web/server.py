@@ -26,8 +26,13 @@ class WebServer:
         self.host = host or settings.host
         self.port = settings.port if port is None else port
         # log_config=None: uvicorn logs through the process's logging (and its secret filter).
-        config = uvicorn.Config(app, log_config=None, proxy_headers=True, server_header=False,
-                                forwarded_allow_ips=",".join(settings.trusted_proxies))  # fmt: skip
+        config = uvicorn.Config(
+            app,
+            log_config=None,
+            proxy_headers=True,
+            server_header=False,
+            forwarded_allow_ips=",".join(settings.trusted_proxies),
+        )
         self._server = uvicorn.Server(config)
         self._socket: socket.socket | None = None
         self._thread: threading.Thread | None = None
@@ -49,8 +54,9 @@ class WebServer:
     def start(self) -> None:
         """Bind, then serve on a daemon thread."""
         self.bind()
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]},
-                                        name="web", daemon=True)  # fmt: skip
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, name="web", daemon=True
+        )
         self._thread.start()
         log.info("review pages on %s", self.url)
 

@@ -202,10 +202,13 @@ class Api:
             if code:
                 return ok(api_error_body(code), outcome=f"error:{code}")
             new_id = self.world.add_submission(
-                sub.name, request.user, request.param("title"), request.param("text"),
+                sub.name,
+                request.user,
+                request.param("title"),
+                request.param("text"),
                 flair_id=request.param("flair_id") or None,
                 flair_text=request.param("flair_text") or None,
-            )  # fmt: skip
+            )
         post = self.world.get(f"t3_{new_id}")
         url = f"https://www.reddit.com{things.permalink(post)}"  # type: ignore[arg-type]
         data = {"url": url, "drafts_count": 0, "id": new_id, "name": f"t3_{new_id}"}
