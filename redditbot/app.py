@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import make_url
@@ -39,6 +39,9 @@ from redditbot.scheduler import Scheduler
 from redditbot.store import migrate, queries
 from redditbot.store.engine import is_sqlite, make_engine, normalise_url, session_factory
 from redditbot.store.models import Job, PollCursor, PostJob, ReplyJob
+
+if TYPE_CHECKING:
+    from redditbot.moderation import Moderator
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +130,7 @@ class Bot:
             InstanceLock(settings.database.url) if self.single_instance and own_lock else None
         )
         self._gateway, self._generator, self._model_cache = gateway, generator, model_cache
-        self._moderators: dict[str, Any] = {}
+        self._moderators: dict[str, Moderator] = {}
         self._moderators_lock = threading.Lock()
         self._meaning = MeaningCache()  # one embedding model for every subreddit's Moderator
         self.scheduler = Scheduler(on_error or self._log_error)
@@ -167,7 +170,7 @@ class Bot:
 
         return build_embedder(self.settings.quality)
 
-    def moderator_for(self, subreddit: str) -> Any:
+    def moderator_for(self, subreddit: str) -> Moderator:
         """One Moderator per subreddit (its merged settings), built on first use."""
         from redditbot.moderation import Moderator
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from redditbot.config import Settings
 from redditbot.domain import Clock, Decision, Status, Verdict, utcnow
-from redditbot.moderation import verdict_to_dict
+from redditbot.moderation import Moderator, verdict_to_dict
 from redditbot.pipeline.context import thread_context
 from redditbot.pipeline.drafting import Choice, choose_reply
 from redditbot.pipeline.generate import generation_count
@@ -45,7 +45,7 @@ class ModerateStage:
         *,
         account: str,
         owner: str,
-        moderator_for: Callable[[str], object],
+        moderator_for: Callable[[str], Moderator],
         embedder: Embedder | None = None,
         max_generations: int = 3,
         batch: int = 32,

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from redditbot.config import SelectionSettings, Settings
 from redditbot.domain import Clock, Decision, Status, Target, Verdict, utcnow
-from redditbot.moderation import TargetState, parse_opt_command, verdict_to_dict
+from redditbot.moderation import Moderator, TargetState, parse_opt_command, verdict_to_dict
 from redditbot.pipeline.context import load_target
 from redditbot.store import queries
 from redditbot.store.models import (
@@ -110,7 +110,7 @@ class Selector:
         *,
         account: str,
         bot_usernames: frozenset[str],
-        moderator_for: Callable[[str], object],
+        moderator_for: Callable[[str], Moderator],
         clock: Clock = utcnow,
         rng: random.Random | None = None,
         owner: str = "selector",

@@ -216,14 +216,18 @@ class PostScheduler:
         )
         return session.scalar(query) is not None
 
-    def _day_full(self, session: Session, subreddit: str, key: str, posting) -> bool:
+    def _day_full(
+        self, session: Session, subreddit: str, key: str, posting: OriginalPostSettings
+    ) -> bool:
         same_day = PostJob.slot.like(f"{key[:10]}%")
         query = select(func.count()).where(
             PostJob.account == self.account, PostJob.subreddit == subreddit, same_day
         )
         return (session.scalar(query) or 0) >= posting.max_per_day
 
-    def _row(self, subreddit: str, key: str, slot: datetime, posting, now) -> dict[str, Any]:
+    def _row(
+        self, subreddit: str, key: str, slot: datetime, posting: OriginalPostSettings, now: datetime
+    ) -> dict[str, Any]:
         delay = jitter(self.account, subreddit, key, posting.jitter_minutes)
         return {
             "account": self.account,
