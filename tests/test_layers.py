@@ -8,6 +8,7 @@ past them), and that each contract really breaks when a module makes the import 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -98,3 +99,15 @@ def test_each_contract_breaks_on_the_import_it_forbids(broken_copy: Path, contra
         if violating == contract:
             module = "redditbot." + path.removesuffix(".py").replace("/", ".")
             assert module in result.stdout, f"{module} ({line}) not reported:\n{result.stdout}"
+
+
+def test_the_architecture_doc_names_what_exists() -> None:
+    """docs/architecture.md names each contract, and the modules and tests it points at exist."""
+    doc = (ROOT / "docs" / "architecture.md").read_text()
+    for contract in CONTRACTS:
+        assert f"`{contract}`" in doc, f"docs/architecture.md does not explain {contract}"
+    for path, name in re.findall(r"`(tests/[\w/]+\.py)::(\w+)`", doc):
+        assert re.search(rf"def {name}\b", (ROOT / path).read_text()), f"{path}::{name}"
+    for path in re.findall(r"`((?:tests/)?[\w/]+\.py)`", doc):
+        where = ROOT / path if path.startswith("tests/") else PACKAGE / path
+        assert where.exists(), f"docs/architecture.md names {path}, which does not exist"
