@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
@@ -238,6 +239,8 @@ class Bot:
             "generate": GenerateStage(
                 sessions, s, self.generator, account=self.account, owner=owner,
                 batch=self._batch_size(), clock=clock, lease=job_lease,
+                continuous=s.generation.continuous, rows=s.generation.rows,
+                poll=s.generation.poll_interval,
             ),
             "moderate": ModerateStage(
                 sessions, s, account=self.account, owner=owner, embedder=self.embedder(),
@@ -338,12 +341,18 @@ class Bot:
         """Stop taking work, wait up to ``grace`` s for running stages; True if all finished."""
         self.draining = True
         finished = True
+        deadline = time.monotonic() + grace
+        generate = self.stages.get("generate")
+        if generate is not None:
+            generate.drain(timeout=0)  # claims nothing more; what is in flight goes on
         if self.scheduler.running:
             self.scheduler.pause()
             waiter = threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": True})
             waiter.start()
             waiter.join(grace)
             finished = not waiter.is_alive()
+        if generate is not None:  # a run may have left jobs in flight (RUN_LIMIT_S)
+            finished = generate.drain(timeout=max(0.0, deadline - time.monotonic())) and finished
         if self.stages:  # only stages take leases (and a schema that is behind has no stages)
             self.release_own_leases()
         if self.lock:

@@ -167,6 +167,26 @@ class SchedulerSettings(Section):
     )  # fmt: skip
 
 
+class GenerationSettings(Section):
+    """How the generate stage feeds the generator."""
+
+    continuous: bool = Field(
+        True,
+        description="claim jobs as they come while others are generating (each its own call; "
+        "with the transformers backend they join the running batch between decoding steps); "
+        "false: fixed batches of [model] batch_size jobs, each generated to its end",
+    )
+    rows: int | None = Field(
+        None, ge=1,
+        description="continuous: most rows (jobs x candidates) in flight at once (default "
+        "[model] batch_size, the decoder's own budget: claimed beyond it, a job would wait in "
+        "the decoder, where a mention claimed later cannot overtake it)",
+    )  # fmt: skip
+    poll_interval: float = Field(
+        0.5, gt=0, description="continuous: seconds between looks at the queue while generating"
+    )
+
+
 class LoggingSettings(Section):
     """Log level and format."""
 
@@ -312,6 +332,7 @@ class Settings(BaseSettings):
     reddit: RedditSettings = Field(default_factory=RedditSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     model: ModelSettings = Field(default_factory=ModelSettings)
+    generation: GenerationSettings = Field(default_factory=GenerationSettings)
     moderation: ModerationSettings = Field(default_factory=ModerationSettings)
     selection: SelectionSettings = Field(default_factory=SelectionSettings)
     housekeeping: HousekeepingSettings = Field(default_factory=HousekeepingSettings)

@@ -1,8 +1,20 @@
-"""Generate: turn queued jobs into drafts, in batches, and record everything that produced them."""
+"""Generate: turn queued jobs into drafts, and record everything that produced them.
+
+Two ways to feed the generator. *Fixed batches*: each run claims up to ``batch`` jobs and
+generates them in one call, so a job claimed after it waits for the whole batch. *Continuous*
+(``[generation] continuous``): each claimed job is its own ``generate`` call on a worker thread,
+and while any are in flight the run looks at the queue every ``poll`` seconds and claims more
+into the free row budget; with the transformers backend their rows join the running batch
+between decoding steps, and each draft is stored as soon as its own rows are done. Claims,
+leases and state transitions are the same either way: the store is the queue.
+"""
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict
 from datetime import timedelta
 
@@ -21,6 +33,10 @@ from redditbot.store.models import GenerationRow, ReplyJob
 
 log = logging.getLogger(__name__)
 
+RUN_LIMIT_S = 60.0
+"""Continuous: a run stops claiming and returns after this long, its jobs still in flight (the
+next run takes them over), so the stage's counters move under a steady load too."""
+
 
 def generation_count(session: Session, job_id: int) -> int:
     """How many times a job has been generated (each try counts toward its budget)."""
@@ -29,7 +45,8 @@ def generation_count(session: Session, job_id: int) -> int:
 
 
 class GenerateStage:
-    """The generate stage; ``run_once()`` drafts one batch of queued jobs."""
+    """The generate stage; ``run_once()`` drafts one batch of queued jobs, or, ``continuous``,
+    the queued jobs as they come (within ``rows`` rows in flight) until none is left."""
 
     def __init__(
         self,
@@ -43,6 +60,9 @@ class GenerateStage:
         lease: timedelta = timedelta(minutes=15),
         max_failures: int = 3,
         clock: Clock = utcnow,
+        continuous: bool = False,
+        rows: int | None = None,
+        poll: float = 0.5,
     ) -> None:
         self.sessions, self.settings, self.generator, self.clock = (
             sessions,
@@ -52,11 +72,78 @@ class GenerateStage:
         )
         self.account, self.owner = account, owner
         self.batch, self.lease, self.max_failures = batch, lease, max_failures
+        self.continuous, self.rows, self.poll = continuous, rows or batch, poll
+        self._in_flight: dict[Future, tuple[int, int]] = {}  # a job's generation → (id, rows)
+        self._pool: ThreadPoolExecutor | None = None
+        self._draining = threading.Event()
+        self._lock = threading.Lock()
 
     def run_once(self) -> int:
-        jobs, requests = self._claim()
+        if self.continuous:
+            return self._run_continuous()
+        jobs, requests = self._claim(self.batch)
         if not jobs:
             return 0
+        return self._generate(jobs, requests)
+
+    def drain(self, timeout: float | None = None) -> bool:
+        """Claim nothing more; wait up to ``timeout`` s for the jobs in flight (True: none left)."""
+        with self._lock:
+            self._draining.set()
+            in_flight = list(self._in_flight)
+        if wait(in_flight, timeout=timeout).not_done:
+            return False
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
+        return True
+
+    def _run_continuous(self) -> int:
+        """Claim into the free row budget whenever there is room, until nothing is in flight.
+
+        A job whose generation failed is not claimed again in the same run: it is retried at
+        the next run, as it would be after a fixed batch."""
+        deadline, done, failed, error = time.monotonic() + RUN_LIMIT_S, 0, set(), None
+        while True:
+            free = self.rows - sum(rows for _, rows in self._in_flight.values())
+            if free > 0 and error is None and not self._draining.is_set():
+                self._dispatch(free, failed)
+            if not self._in_flight or time.monotonic() > deadline:
+                break
+            finished, _ = wait(list(self._in_flight), self.poll, return_when=FIRST_COMPLETED)
+            for future in finished:
+                with self._lock:
+                    job_id, _ = self._in_flight.pop(future)
+                try:
+                    drafted = future.result()
+                except Exception as exc:  # e.g. the model is missing: no more claims this run
+                    drafted, error = 0, error or exc
+                if not drafted:
+                    failed.add(job_id)
+                done += drafted
+        if error is not None:
+            raise error
+        return done
+
+    def _dispatch(self, free: int, failed: set[int]) -> None:
+        """Claim up to ``free`` rows' worth of jobs; each one's generation starts at once."""
+        per_job = max(1, self.settings.model.candidates)
+        # a job back in the queue after a failure, whose generation has not yet been seen to end
+        # (or has, in this run), stays where it is until the next run
+        skip = failed | {job_id for job_id, _ in self._in_flight.values()}
+        extra = (ReplyJob.id.not_in(skip),) if skip else ()
+        jobs, requests = self._claim(max(1, free // per_job), extra)
+        with self._lock:  # what drain() waits for is in flight before it can start
+            if self._draining.is_set():  # drain() came while we claimed: hand them back
+                self._release(jobs, count_failure=False)
+                return
+            if jobs and self._pool is None:
+                self._pool = ThreadPoolExecutor(self.rows, thread_name_prefix="generate")
+            for job, request in zip(jobs, requests, strict=True):
+                future = self._pool.submit(self._generate, [job], [request])
+                self._in_flight[future] = (job.id, max(1, request.params.n))
+
+    def _generate(self, jobs: list[ReplyJob], requests: list[GenerationRequest]) -> int:
+        """Generate ``jobs`` in one call and store what came of it; how many were drafted."""
         try:
             generations = self.generator.generate(requests)
         except ConfigError:
@@ -75,12 +162,13 @@ class GenerateStage:
         self._store(jobs, generations)
         return len(jobs)
 
-    def _claim(self) -> tuple[list[ReplyJob], list[GenerationRequest]]:
+    def _claim(self, limit: int, extra=()) -> tuple[list[ReplyJob], list[GenerationRequest]]:
         now = self.clock()
         with self.sessions.begin() as session:
             jobs = queries.claim_jobs(
                 session, account=self.account, status=Status.QUEUED, owner=self.owner, now=now,
-                lease=self.lease, limit=self.batch, first=(queries.conversations_first(),),
+                lease=self.lease, limit=limit, first=(queries.conversations_first(),),
+                extra=extra,
             )  # fmt: skip
             jobs = [job for job in jobs if self._still_answerable(session, job, now)]
             requests = [self._request(session, job) for job in jobs]

@@ -83,10 +83,10 @@ def queued_job(session, target: str) -> int:
     return job.id
 
 
-def stages(sessions, generator, config: Settings):
+def stages(sessions, generator, config: Settings, *, continuous: bool = False):
     moderator = Moderator(config.moderation_for("learnpython"))
     generate = GenerateStage(sessions, config, generator, account="bot", owner="me",
-                             clock=lambda: NOW)  # fmt: skip
+                             clock=lambda: NOW, continuous=continuous, poll=0.02)  # fmt: skip
     moderate = ModerateStage(sessions, config, account="bot", owner="me",
                              moderator_for=lambda _: moderator, clock=lambda: NOW)  # fmt: skip
     return generate, moderate
@@ -97,9 +97,12 @@ def job(sessions, job_id: int) -> ReplyJob:
         return session.get(ReplyJob, job_id)
 
 
-def test_a_clean_draft_is_approved_and_everything_is_recorded(sqlite_sessions, job_id) -> None:
+@pytest.mark.parametrize("continuous", [False, True], ids=["fixed", "continuous"])
+def test_a_clean_draft_is_approved_and_everything_is_recorded(
+    sqlite_sessions, job_id, continuous
+) -> None:
     generator = ScriptedGenerator([(CLEAN, -0.5)])
-    generate, moderate = stages(sqlite_sessions, generator, settings())
+    generate, moderate = stages(sqlite_sessions, generator, settings(), continuous=continuous)
     assert generate.run_once() == 1
     [request] = generator.requests
     assert request.context.title == "Reading a file"
@@ -185,7 +188,8 @@ def test_a_crashing_model_loses_no_job(sqlite_sessions, job_id) -> None:
     assert job(sqlite_sessions, job_id).reason == "generation_error:RuntimeError"
 
 
-def test_one_failed_request_keeps_the_other_drafts(sqlite_sessions, job_id) -> None:
+@pytest.mark.parametrize("continuous", [False, True], ids=["fixed", "continuous"])
+def test_one_failed_request_keeps_the_other_drafts(sqlite_sessions, job_id, continuous) -> None:
     with sqlite_sessions.begin() as session:
         other_id = queued_job(session, "t1_c1")  # alice's comment, in the same thread
 
@@ -194,7 +198,7 @@ def test_one_failed_request_keeps_the_other_drafts(sqlite_sessions, job_id) -> N
             done = [self._one(r, [(CLEAN, -0.5)]) for r in requests if r.key == str(job_id)]
             raise PartialGenerationError(done, {str(other_id): TransientError("HTTP 503")})
 
-    generate, _ = stages(sqlite_sessions, HalfFailing(), settings())
+    generate, _ = stages(sqlite_sessions, HalfFailing(), settings(), continuous=continuous)
     assert generate.run_once() == 1
     drafted, retried = job(sqlite_sessions, job_id), job(sqlite_sessions, other_id)
     assert drafted.status == "drafted"
@@ -214,13 +218,16 @@ def test_a_missing_model_stops_the_stage_but_keeps_the_job(sqlite_sessions, job_
     assert (kept.status, kept.attempts) == ("queued", 0)
 
 
-def test_a_target_deleted_since_selection_is_skipped_not_drafted(sqlite_sessions, job_id) -> None:
+@pytest.mark.parametrize("continuous", [False, True], ids=["fixed", "continuous"])
+def test_a_target_deleted_since_selection_is_skipped_not_drafted(
+    sqlite_sessions, job_id, continuous
+) -> None:
     with sqlite_sessions.begin() as session:
         from redditbot.store.models import CommentRow
 
         session.get(CommentRow, "t1_c2").deleted = True
     generator = ScriptedGenerator([(CLEAN, -0.5)])
-    generate, _ = stages(sqlite_sessions, generator, settings())
+    generate, _ = stages(sqlite_sessions, generator, settings(), continuous=continuous)
     assert generate.run_once() == 0
     assert generator.requests == []
     skipped = job(sqlite_sessions, job_id)
