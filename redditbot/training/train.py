@@ -330,12 +330,16 @@ def build_trainer(
         remove_unused_columns=False,
         log_level="warning",
     )
-    return _ReplyTrainer(
+    trainer = _ReplyTrainer(
         model=loaded.model, args=args, train_dataset=_Examples(examples),
         processing_class=loaded.tokenizer, callbacks=list(callbacks), optimizers=optimizers,
         batches=StepBatches([len(e.input_ids) for e in examples], config),
         pad_id=loaded.pad_token_id,
     )  # fmt: skip
+    # Without its tqdm bar the Trainer prints every step's logs as a dict on stdout: the
+    # progress callback reports them instead (a bar on a terminal, lines elsewhere).
+    trainer.remove_callback(hf_trainer.PrinterCallback)
+    return trainer
 
 
 def _bf16(device: str) -> bool:

@@ -71,12 +71,14 @@ def test_export_dataset_writes_the_pairs_with_the_subreddits_persona(store_url, 
 
 
 def test_train_prints_progress_and_metrics_and_saves_a_usable_model(
-    store_url, tiny_model_dir, tmp_path
+    store_url, tiny_model_dir, tmp_path, capfd
 ):
     ctx = FakeContext(settings_for(store_url))
     out = tmp_path / "tuned"
     argv = ["train", "--subreddit", SUBREDDIT, "--base", str(tiny_model_dir), "--out", str(out)]
+    capfd.readouterr()
     assert run(ctx, *argv, "--max-steps", "2", "--lr", "1e-3", "--max-seq-tokens", "384") == 0
+    assert capfd.readouterr().out == ""  # only the command's own lines: no Trainer log dicts
     text = "\n".join(ctx.lines)
     assert "r/pizzatalk: 30 training pairs (14 threads), 4 validation pairs (2 threads)" in text
     assert "base model: validation loss" in text
