@@ -291,7 +291,7 @@ class Bot:
         self.running_stages = stages
         if "generate" in stages:
             self.warm_up()
-        if {"select", "moderate"} & set(stages):
+        if {"select", "moderate", "moderate_posts"} & set(stages):
             self.warm_up_moderation()
         intervals = self.settings.scheduler
         for name in stages:

@@ -69,7 +69,7 @@ def test_prepare_settles_what_a_crash_left_in_posting(tmp_path, live_sandbox, fa
 def test_start_loads_moderation_models_before_the_judging_stages_run(
     tmp_path, live_sandbox, fake_openai, monkeypatch
 ):
-    """A first load inside the select or moderate stage's transaction would hold SQLite's
+    """A first load inside the select or a moderate stage's transaction would hold SQLite's
     write lock for its seconds (the listener then fails with "database is locked")."""
     from redditbot.moderation import Moderator
 
@@ -78,7 +78,9 @@ def test_start_loads_moderation_models_before_the_judging_stages_run(
     config = write_config(tmp_path / "bot.toml", sandbox_url=live_sandbox.url,
                           db_url=f"sqlite:///{tmp_path / 'bot.db'}",
                           openai_url=fake_openai.url)  # fmt: skip
-    for stages, expected in ((("listen",), False), (("select",), True), (("moderate",), True)):
+    cases = [(("listen",), False), (("select",), True), (("moderate",), True)]
+    cases += [(("moderate_posts",), True), (("write_posts", "send_posts"), False)]
+    for stages, expected in cases:
         warmed.clear()
         bot = Bot(load_settings(config))
         bot.start(stages)
