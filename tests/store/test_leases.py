@@ -118,3 +118,24 @@ def test_abandoned_post_generation_is_not_requeued_while_its_lease_lives(session
         writer._requeue_abandoned(session, ahead())
     with sessions() as session:
         assert session.scalar(select(PostJob.status).where(PostJob.id == job_id)) == "generating"
+
+
+@pytest.mark.parametrize("model", [ReplyJob, PostJob])
+def test_stale_generation_leases_of_every_job_kind_are_released(db_url, sessions, model) -> None:
+    """The release the housekeeping stage runs (``Bot.release_stale_leases``) covers replies and
+    original posts alike, judged on the database's clock: a day-ahead process releases only the
+    lease that ran out."""
+    from redditbot.app import Bot
+    from redditbot.config import Settings
+
+    live = add_job(sessions, model, Status.GENERATING, key=1)
+    stale = add_job(sessions, model, Status.GENERATING, held_for=-timedelta(seconds=1), key=2)
+    bot = Bot(Settings(database={"url": db_url}, account="bot"), clock=ahead)
+    try:
+        assert bot.release_stale_leases() == 1
+    finally:
+        bot.engine.dispose()
+    with sessions() as session:
+        after = {i: (session.get(model, i).status, session.get(model, i).reason)
+                 for i in (live, stale)}  # fmt: skip
+    assert after == {live: ("generating", None), stale: ("queued", "lease_released")}
