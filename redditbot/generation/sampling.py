@@ -182,9 +182,31 @@ class _Batch:
     positions: Any  # [rows, 1]
 
     def select(self, index) -> None:
-        """Keep only the batch rows at ``index``."""
+        """Keep only the batch rows at ``index``, and none of the padding only they needed."""
         self.cache.batch_select_indices(index)
         self.attention, self.positions = self.attention[index], self.positions[index]
+        self._trim()
+
+    def _trim(self) -> None:
+        """Drop the leading columns that are padding for every row left.
+
+        A row that joins is padded on the left to the batch's width, which grows by a column a
+        step; without this, a batch that never empties (rows coming and going) would attend
+        over, and hold, ever more padding. Each row's tokens are the last ones of its row of
+        the mask, so the widest row left bounds what is kept. Positions are each row's own, so
+        nothing else moves.
+        """
+        width = self.attention.shape[1]
+        trim = width - int(self.attention.sum(dim=1).max())
+        kinds = {type(layer) for layer in self.cache.layers}  # others (sliding windows) keep
+        if trim <= 0 or not kinds <= {_PreallocatedLayer, DynamicLayer}:  # their own books
+            return
+        for layer in self.cache.layers:
+            if isinstance(layer, _PreallocatedLayer):
+                layer.drop_left(trim)
+            else:
+                layer.keys, layer.values = layer.keys[:, :, trim:], layer.values[:, :, trim:]
+        self.attention = self.attention[:, trim:]
 
     def join(self, other: _Batch, room: int) -> None:
         """Append ``other``'s rows, both left-padded to the longer one so last tokens line up.
@@ -394,6 +416,11 @@ class _PreallocatedLayer(DynamicLayer):
 
     def batch_select_indices(self, indices) -> None:
         self._keys, self._values = self._keys[indices], self._values[indices]
+
+    def drop_left(self, count: int) -> None:
+        """Forget the first ``count`` positions (padding), keeping the room after the last."""
+        self._keys, self._values = self._keys[:, :, count:], self._values[:, :, count:]
+        self._length -= count
 
 
 def _fork(cache):

@@ -103,6 +103,25 @@ def test_waiting_rows_take_a_place_as_soon_as_one_is_free(loaded):
     ]
 
 
+def test_a_batch_that_never_empties_drops_the_padding_no_row_needs(loaded):
+    # a row every 3 steps, each 6 tokens long: the batch is never empty, so without trimming its
+    # width would grow by a column a step (20 steps in: 60 columns of padding)
+    short = replace(GREEDY, max_new_tokens=6)
+    arrivals = {step: [row(step, 1 + step % 7, short)] for step in range(0, 60, 3)}
+    dec, pending, widths = decoder(loaded, max_rows=4), {}, []
+    while dec.busy or arrivals:
+        for one in arrivals.pop(dec.steps, []):
+            pending[one.request_index] = (one, dec.submit([one])[0])
+        dec.step()
+        if dec.batch is not None:
+            widths.append(dec.batch.attention.shape[1])
+            assert dec.batch.cache.get_seq_length() == widths[-1]
+    longest = 20 + 7 + 6  # the longest prompt and its reply
+    assert len(widths) > 55 and max(widths) <= longest
+    for one, done in pending.values():  # and nothing a row needed was dropped
+        assert done.result.token_ids == alone(loaded, one)
+
+
 @pytest.fixture
 def generator(loaded):
     return hf.TransformersGenerator(loaded, ModelSettings(device="cpu", batch_size=8))
