@@ -14,9 +14,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict
 from datetime import timedelta
+from typing import TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,7 +31,7 @@ from redditbot.pipeline.drafting import reply_request
 from redditbot.quality.fewshot import stored_examples, stored_reply_lengths
 from redditbot.quality.voice import length_budget
 from redditbot.store import queries
-from redditbot.store.models import GenerationRow, ReplyJob
+from redditbot.store.models import GenerationRow, Job, ReplyJob
 
 log = logging.getLogger(__name__)
 
@@ -144,23 +146,15 @@ class GenerateStage:
 
     def _generate(self, jobs: list[ReplyJob], requests: list[GenerationRequest]) -> int:
         """Generate ``jobs`` in one call and store what came of it; how many were drafted."""
-        try:
-            generations = self.generator.generate(requests)
-        except ConfigError:
-            self._release(
-                jobs, count_failure=False
-            )  # e.g. the model is missing: not the jobs' fault
-            raise
-        except PartialGenerationError as exc:  # keep the drafts made; retry only the failures
-            log.warning("generation: %s", exc)
-            self._store(jobs, exc.generations, failures=exc.failures)
-            return len(exc.generations)
-        except Exception as exc:  # a model crash must not lose the jobs: recorded, retried
-            log.exception("generation failed for jobs %s", [j.id for j in jobs])
-            self._release(jobs, count_failure=True, reason=_error_reason(exc))
-            return 0
-        self._store(jobs, generations)
-        return len(jobs)
+        return generate_guarded(
+            self.generator,
+            jobs,
+            requests,
+            store=self._store,
+            release=lambda jobs, reason: self._release(
+                jobs, count_failure=reason is not None, reason=reason or ""
+            ),
+        )
 
     def _claim(self, limit: int, extra=()) -> tuple[list[ReplyJob], list[GenerationRequest]]:
         now = self.clock()
@@ -228,7 +222,7 @@ class GenerateStage:
                     log.warning("job %s was taken from us while generating; draft dropped", job.id)
                     continue
                 if str(job.id) in failures:
-                    self._retry_or_fail(row, now, _error_reason(failures[str(job.id)]))
+                    self._retry_or_fail(row, now, error_reason(failures[str(job.id)]))
                     continue
                 generation = by_key.get(str(job.id))
                 if generation is None or not generation.candidates:
@@ -255,7 +249,41 @@ class GenerateStage:
             queries.move(row, Status.QUEUED, now=now, reason=reason)
 
 
-def _error_reason(error: Exception) -> str:
+AnyJob = TypeVar("AnyJob", bound=Job)
+
+
+def generate_guarded(
+    generator: Generator,
+    jobs: list[AnyJob],
+    requests: list[GenerationRequest],
+    *,
+    store: Callable[[list[AnyJob], list[Generation], dict[str, Exception]], None],
+    release: Callable[[list[AnyJob], str | None], None],
+) -> int:
+    """One ``generate`` call for ``jobs`` (replies or posts) and what came of it stored by
+    ``store(jobs, generations, failures)``; how many were drafted.
+
+    A missing model (ConfigError) is not the jobs' fault: ``release(jobs, None)``, then the error
+    goes on to the error handler. Any other crash must not lose the jobs: ``release(jobs,
+    reason)`` counts it against them. A partial failure keeps the drafts that were made."""
+    try:
+        generations = generator.generate(requests)
+    except ConfigError:
+        release(jobs, None)
+        raise
+    except PartialGenerationError as exc:  # keep the drafts made; retry only the failures
+        log.warning("generation: %s", exc)
+        store(jobs, exc.generations, exc.failures)
+        return len(exc.generations)
+    except Exception as exc:  # a model crash must not lose the jobs: recorded, retried
+        log.exception("generation failed for jobs %s", [j.id for j in jobs])
+        release(jobs, error_reason(exc))
+        return 0
+    store(jobs, generations, {})
+    return len(jobs)
+
+
+def error_reason(error: Exception) -> str:
     """A job's ``reason`` after its generation raised ``error``."""
     return f"generation_error:{type(error).__name__}"
 

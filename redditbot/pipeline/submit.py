@@ -47,8 +47,8 @@ from redditbot.domain import (
     ThreadContext,
     utcnow,
 )
-from redditbot.errors import ConfigError
 from redditbot.moderation import Moderator, ReplyState, verdict_to_dict
+from redditbot.pipeline.generate import error_reason, generate_guarded
 from redditbot.pipeline.moderate import approve_or_hold, regenerate_or_reject, review_mode
 from redditbot.pipeline.post import PosterLimits, PostPolicy, Sender, oldest_first
 from redditbot.posting_settings import OriginalPostSettings
@@ -288,17 +288,13 @@ class PostWriter:
                 queries.move(job, Status.GENERATING, now=now, keep_lease=True)
         if not jobs:
             return 0
-        try:
-            generations = self.generator.generate(requests)
-        except ConfigError:
-            self._settle(jobs, {}, failed_reason=None)
-            raise
-        except Exception as exc:  # a model crash must not lose the jobs: recorded, retried
-            log.exception("generation failed for post jobs %s", [j.id for j in jobs])
-            self._settle(jobs, {}, failed_reason=f"generation_error:{type(exc).__name__}")
-            return 0
-        self._settle(jobs, {g.key: g for g in generations}, failed_reason="generation_empty")
-        return len(jobs)
+        return generate_guarded(
+            self.generator,
+            jobs,
+            requests,
+            store=self._settle,
+            release=lambda jobs, reason: self._settle(jobs, [], {}, failed_reason=reason),
+        )
 
     def _requeue_abandoned(self, session: Session, now: datetime) -> None:
         """Jobs left in ``generating`` by a crash go back to the queue once their lease ends."""
@@ -338,17 +334,26 @@ class PostWriter:
         )
 
     def _settle(
-        self, jobs: list[PostJob], by_key: dict[str, Generation], failed_reason: str | None
+        self,
+        jobs: list[PostJob],
+        generations: list[Generation],
+        failures: dict[str, Exception],
+        failed_reason: str | None = "generation_empty",
     ) -> None:
+        """Store each job's generation; a job without one is retried (``failed_reason`` None:
+        not the job's fault, back to the queue uncounted)."""
         now = self.clock()
+        by_key = {g.key: g for g in generations}
         with self.sessions.begin() as session:
             for job in jobs:
                 row = session.get(PostJob, job.id)
                 generation = by_key.get(str(job.id))
-                if generation is not None and generation.candidates:
+                if str(job.id) in failures:
+                    self._retry_or_fail(row, error_reason(failures[str(job.id)]), now)
+                elif generation is not None and generation.candidates:
                     self._store(row, generation, now)
                 elif failed_reason is None:
-                    queries.move(row, Status.QUEUED, now=now)  # not the job's fault
+                    queries.move(row, Status.QUEUED, now=now)
                 else:
                     self._retry_or_fail(row, failed_reason, now)
 

@@ -12,6 +12,7 @@ from sqlalchemy import select, text
 from redditbot.config import Settings
 from redditbot.disclosure import DEFAULT_FOOTER, disclosed
 from redditbot.domain import Candidate, Generation, GenerationRequest
+from redditbot.errors import ConfigError, PartialGenerationError
 from redditbot.moderation import Moderator
 from redditbot.pipeline.listen import Listener
 from redditbot.pipeline.submit import (
@@ -483,3 +484,57 @@ def test_a_post_created_after_another_instance_finished_the_job_is_deleted_not_l
     assert [e.data["submission"] for e in events] == [extra.fullname]
     [job] = jobs(sessions)
     assert (job.status, job.submission_fullname) == ("posted", kept.fullname)
+
+
+class FailingGenerator:
+    """Writes the first request's post and fails the others with ``error`` (partly, when
+    ``partial``), as a model that runs out of memory mid-batch does."""
+
+    def __init__(self, error: Exception, partial: bool = False) -> None:
+        self.error, self.partial = error, partial
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[Generation]:
+        if not self.partial:
+            raise self.error
+        made = [ScriptedGenerator._one(requests[0], CLEAN)]
+        raise PartialGenerationError(made, {r.key: self.error for r in requests[1:]})
+
+
+def queued_posts(sessions, clock, count: int) -> list[int]:
+    with sessions.begin() as session:
+        rows = [PostJob(account="bot", subreddit="learnpython", slot=f"2026-01-0{i + 1}T00:00",
+                        verdict={}, created_at=clock(), updated_at=clock())
+                for i in range(count)]  # fmt: skip
+        session.add_all(rows)
+        session.flush()
+        return [row.id for row in rows]
+
+
+@pytest.mark.parametrize(
+    ("error", "partial", "handled", "after"),
+    [
+        (RuntimeError("CUDA out of memory"), True, 1,
+         [("drafted", None, 1), ("queued", "generation_error:RuntimeError", 1)]),
+        (RuntimeError("CUDA out of memory"), False, 0,
+         [("queued", "generation_error:RuntimeError", 1)] * 2),
+    ],
+)  # fmt: skip
+def test_a_failed_generation_keeps_what_was_written_and_retries_the_rest(
+    world, gateway, sessions, clock, error, partial, handled, after
+) -> None:
+    writer = make_stage(gateway, sessions, clock, FailingGenerator(error, partial)).parts[1]
+    queued_posts(sessions, clock, 2)
+    assert writer.run_once() == handled
+    assert [(j.status, j.reason, j.generations) for j in jobs(sessions)] == after
+
+
+def test_a_missing_model_is_not_the_post_jobs_fault(world, gateway, sessions, clock) -> None:
+    writer = make_stage(gateway, sessions, clock, FailingGenerator(ConfigError("no model"))).parts[
+        1
+    ]
+    queued_posts(sessions, clock, 2)
+    with pytest.raises(ConfigError, match="no model"):
+        writer.run_once()
+    assert [(j.status, j.reason, j.generations) for j in jobs(sessions)] == [
+        ("queued", None, 0)
+    ] * 2
