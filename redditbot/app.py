@@ -190,9 +190,13 @@ class Bot:
         bot_username = s.reddit.username or self.account
         job_lease = timedelta(seconds=s.scheduler.job_lease)
         self.clock_check = ClockCheck(
-            sessions, self.gateway, account=self.account, clock=clock, instance=owner,
+            sessions,
+            self.gateway,
+            account=self.account,
+            clock=clock,
+            instance=owner,
             max_skew=timedelta(seconds=s.scheduler.max_clock_skew),
-        )  # fmt: skip
+        )
         in_flight = timedelta(seconds=s.reddit.timeout * REQUEST_TRIES)
         feed_lease = timedelta(seconds=s.scheduler.feed_lease)
         listener = Listener(
@@ -233,27 +237,50 @@ class Bot:
         self.stages = {
             "listen": listener,
             "select": Selector(
-                sessions, s, account=self.account, bot_usernames=frozenset({bot_username}),
-                moderator_for=self.moderator_for, clock=clock, owner=owner, lease=feed_lease,
+                sessions,
+                s,
+                account=self.account,
+                bot_usernames=frozenset({bot_username}),
+                moderator_for=self.moderator_for,
+                clock=clock,
+                owner=owner,
+                lease=feed_lease,
             ),
             "generate": GenerateStage(
-                sessions, s, self.generator, account=self.account, owner=owner,
-                batch=self._batch_size(), clock=clock, lease=job_lease,
-                continuous=s.generation.continuous, rows=s.generation.rows,
+                sessions,
+                s,
+                self.generator,
+                account=self.account,
+                owner=owner,
+                batch=self._batch_size(),
+                clock=clock,
+                lease=job_lease,
+                continuous=s.generation.continuous,
+                rows=s.generation.rows,
                 poll=s.generation.poll_interval,
             ),
             "moderate": ModerateStage(
-                sessions, s, account=self.account, owner=owner, embedder=self.embedder(),
-                moderator_for=self.moderator_for, clock=clock, lease=job_lease,
+                sessions,
+                s,
+                account=self.account,
+                owner=owner,
+                embedder=self.embedder(),
+                moderator_for=self.moderator_for,
+                clock=clock,
+                lease=job_lease,
             ),
             "post": poster,
             **posts.by_name(),
             "housekeeping": Housekeeping(
-                self.gateway, sessions, s, account=self.account, clock=clock,
+                self.gateway,
+                sessions,
+                s,
+                account=self.account,
+                clock=clock,
                 refresh=listener.refresh,
                 release_stale_leases=self.release_stale_leases,
             ),
-        }  # fmt: skip
+        }
         return self.stages
 
     def _batch_size(self) -> int:
@@ -422,9 +449,13 @@ class Bot:
         try:
             with self.sessions.begin() as session:
                 queries.record_event(
-                    session, "stage_error", f"{stage}: {type(exc).__name__}: {exc}",
-                    now=self.clock(), level="error", account=self.account,
-                )  # fmt: skip
+                    session,
+                    "stage_error",
+                    f"{stage}: {type(exc).__name__}: {exc}",
+                    now=self.clock(),
+                    level="error",
+                    account=self.account,
+                )
         except Exception as store_exc:  # the store itself may be what failed
             log.error("could not record the error: %s", store_exc)
 

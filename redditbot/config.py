@@ -96,8 +96,14 @@ class RedditSettings(Section):
         return bool(self.refresh_token.get_secret_value())
 
 
-PRAW_SITE_KEYS = ("client_id", "client_secret", "username", "password", "refresh_token",
-                  "user_agent")  # fmt: skip
+PRAW_SITE_KEYS = (
+    "client_id",
+    "client_secret",
+    "username",
+    "password",
+    "refresh_token",
+    "user_agent",
+)
 
 
 def praw_ini_locations() -> list[Path]:
@@ -162,9 +168,10 @@ class SchedulerSettings(Section):
         3600.0, gt=0, description="seconds between checks of this host's clock (and at start-up)"
     )
     max_clock_skew: float = Field(
-        30.0, gt=0,
+        30.0,
+        gt=0,
         description="seconds this host's clock may differ from the database's and Reddit's",
-    )  # fmt: skip
+    )
 
 
 class GenerationSettings(Section):
@@ -177,11 +184,12 @@ class GenerationSettings(Section):
         "false: fixed batches of [model] batch_size jobs, each generated to its end",
     )
     rows: int | None = Field(
-        None, ge=1,
+        None,
+        ge=1,
         description="continuous: most rows (jobs x candidates) in flight at once (default "
         "[model] batch_size, the decoder's own budget: claimed beyond it, a job would wait in "
         "the decoder, where a mention claimed later cannot overtake it)",
-    )  # fmt: skip
+    )
     poll_interval: float = Field(
         0.5, gt=0, description="continuous: seconds between looks at the queue while generating"
     )
@@ -257,10 +265,11 @@ class HousekeepingSettings(Section):
         0.0, ge=0, description="prune stored items older than this (0: keep everything)"
     )
     purge_requests: int = Field(
-        10, ge=0,
+        10,
+        ge=0,
         description="/api/info requests per run (100 items each) asking Reddit which stored "
         "items were deleted or removed, to purge their text (0: off; global setting only)",
-    )  # fmt: skip
+    )
     purge_recheck_hours: float = Field(
         24.0, gt=0, description="an item checked is asked about again after this (global only)"
     )
@@ -406,8 +415,13 @@ class Settings(BaseSettings):
         ]
         reddit = RedditSettings.model_validate(deep_merge(self.reddit.model_dump(), account.reddit))
         model = _merged(self.model, account.model)
-        update = {"account": account.name, "reddit": reddit, "model": model,
-                  "subreddits": subreddits, "accounts": []}  # fmt: skip
+        update = {
+            "account": account.name,
+            "reddit": reddit,
+            "model": model,
+            "subreddits": subreddits,
+            "accounts": [],
+        }
         return self.model_copy(update=update)
 
     def subreddit(self, name: str) -> SubredditSettings | None:

@@ -106,9 +106,13 @@ def write_json(path: Path, data: Any) -> None:
 
 
 def start_run(
-    out_dir: Path, dataset: Dataset, config: TrainConfig, base: str, persona: str,
+    out_dir: Path,
+    dataset: Dataset,
+    config: TrainConfig,
+    base: str,
+    persona: str,
     permission: dict[str, Any] | None = None,
-) -> str:  # fmt: skip
+) -> str:
     """Freeze the data, parameters and permission of a new run in ``out_dir``; returns the base."""
     if (out_dir / RUN_FILE).exists():
         raise ConfigError(

@@ -287,9 +287,11 @@ class _ReplyTrainer(hf_trainer.Trainer):
 
     def get_train_dataloader(self):
         loader = torch.utils.data.DataLoader(
-            self.train_dataset, batch_sampler=self._batches, num_workers=0,
+            self.train_dataset,
+            batch_sampler=self._batches,
+            num_workers=0,
             collate_fn=lambda examples: _batch_tensors(examples, self._pad_id, "cpu"),
-        )  # fmt: skip
+        )
         return self.accelerator.prepare(loader)
 
 
@@ -331,11 +333,15 @@ def build_trainer(
         log_level="warning",
     )
     trainer = _ReplyTrainer(
-        model=loaded.model, args=args, train_dataset=_Examples(examples),
-        processing_class=loaded.tokenizer, callbacks=list(callbacks), optimizers=optimizers,
+        model=loaded.model,
+        args=args,
+        train_dataset=_Examples(examples),
+        processing_class=loaded.tokenizer,
+        callbacks=list(callbacks),
+        optimizers=optimizers,
         batches=StepBatches([len(e.input_ids) for e in examples], config),
         pad_id=loaded.pad_token_id,
-    )  # fmt: skip
+    )
     # Without its tqdm bar the Trainer prints every step's logs as a dict on stdout: the
     # progress callback reports them instead (a bar on a terminal, lines elsewhere).
     trainer.remove_callback(hf_trainer.PrinterCallback)
@@ -394,11 +400,14 @@ class ReportProgress(hf_trainer.TrainerCallback):
         elapsed = self.clock() - self.started
         tokens = state.num_input_tokens_seen - self.tokens_before
         progress = Progress(
-            step=state.global_step, total_steps=state.max_steps,
-            epoch=(state.global_step - 1) // self.per_epoch + 1, loss=float(logs["loss"]),
+            step=state.global_step,
+            total_steps=state.max_steps,
+            epoch=(state.global_step - 1) // self.per_epoch + 1,
+            loss=float(logs["loss"]),
             learning_rate=float(logs["learning_rate"]),
-            tokens_per_s=tokens / elapsed if elapsed > 0 else 0.0, elapsed_s=elapsed,
-        )  # fmt: skip
+            tokens_per_s=tokens / elapsed if elapsed > 0 else 0.0,
+            elapsed_s=elapsed,
+        )
         if control.should_save:
             self._pending = progress
         else:
@@ -462,9 +471,15 @@ def train(
     tuned_eval = _evaluate(loaded, val_set, config)
     say(f"tuned model: {describe_eval(tuned_eval)}")
     result = TrainResult(
-        out_dir, steps, base_eval, tuned_eval, len(train_set), len(val_set),
-        skipped + skipped_val, checkpoint_step(checkpoint) if checkpoint else 0,
-    )  # fmt: skip
+        out_dir,
+        steps,
+        base_eval,
+        tuned_eval,
+        len(train_set),
+        len(val_set),
+        skipped + skipped_val,
+        checkpoint_step(checkpoint) if checkpoint else 0,
+    )
     _finish(loaded, result, config, base, out_dir)
     return result
 
@@ -504,9 +519,14 @@ def _load(
 
 
 def _fit(
-    loaded: hf.LoadedModel, examples, config: TrainConfig, out_dir: Path,
-    checkpoint: Path | None, on_progress: ProgressCallback | None, clock,
-) -> int:  # fmt: skip
+    loaded: hf.LoadedModel,
+    examples,
+    config: TrainConfig,
+    out_dir: Path,
+    checkpoint: Path | None,
+    on_progress: ProgressCallback | None,
+    clock,
+) -> int:
     """Train with the ``Trainer`` from ``checkpoint`` (or the start); the steps run in all."""
     layout = CheckpointLayout(out_dir, config.keep_checkpoints)
     layout.remove_partial()
