@@ -10,7 +10,12 @@ from typing import Any
 from redditbot.errors import ConfigError
 from redditbot.generation.model_store import cache_dir_of
 from redditbot.generation.settings import ModelSettings
-from redditbot.training.dataset import Dataset, build_dataset, write_jsonl
+from redditbot.training.dataset import (
+    Dataset,
+    load_store_dataset,
+    require_training_allowed,
+    write_jsonl,
+)
 from redditbot.training.runs import Progress, TrainConfig
 
 DEFAULTS = TrainConfig()
@@ -125,24 +130,6 @@ def _add_split_options(parser: argparse.ArgumentParser) -> None:
 # --------------------------------------------------------------------------- handlers
 
 
-def require_training_allowed(settings: Any, subreddit: str) -> dict[str, Any]:
-    """Refuse a subreddit whose table does not say ``training_allowed = true``.
-
-    Reddit's Data API terms forbid training on users' content without the rights holders'
-    permission; the operator asserts it per subreddit. Returns what the model card records.
-    """
-    name = subreddit.removeprefix("r/")
-    table = settings.subreddit(name)
-    if table is None or not table.training_allowed:
-        where = "its [[subreddits]] table" if table else f'a [[subreddits]] table name = "{name}"'
-        raise ConfigError(
-            f"r/{name}: training on its content is not allowed: set training_allowed = true in "
-            f"{where}, only if the subreddit's moderators (or Reddit) gave permission"
-        )
-    source = "[[subreddits]] training_allowed = true, asserted by the operator"
-    return {"training_allowed": True, "subreddit": table.name, "source": source}
-
-
 def export_dataset_command(ctx, args: argparse.Namespace) -> int:
     """Write the pairs as JSON lines and say how many there are."""
     require_training_allowed(ctx.settings, args.subreddit)
@@ -224,24 +211,11 @@ def train_config(args: argparse.Namespace, model: ModelSettings) -> TrainConfig:
 
 def load_dataset(settings: Any, args: argparse.Namespace) -> Dataset:
     """The subreddit's pairs, read from the configured store (read-only)."""
-    from redditbot.store.engine import make_engine, session_factory
-    from redditbot.store.migrate import require_current_schema
-
     if not 0 <= args.validation_fraction < 1:
         raise ConfigError("--validation-fraction must be in [0, 1)")
-    engine = make_engine(settings.database.url, read_only=True)
-    try:
-        require_current_schema(engine)
-        with session_factory(engine)() as session:
-            return build_dataset(
-                session,
-                args.subreddit.removeprefix("r/"),
-                bot_usernames=[settings.reddit.username],
-                validation_fraction=args.validation_fraction,
-                seed=args.seed,
-            )
-    finally:
-        engine.dispose()
+    return load_store_dataset(
+        settings, args.subreddit, validation_fraction=args.validation_fraction, seed=args.seed
+    )
 
 
 def _print_counts(ctx, dataset: Dataset) -> None:

@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from redditbot.domain import ContextComment, GenerationRequest, ThreadContext
+from redditbot.errors import ConfigError
 from redditbot.generation.prompts import ApproxTokenizer, Message, build_messages
 from redditbot.generation.text import clean_reddit_text, normalize_whitespace
 from redditbot.pipeline.context import MAX_ANCESTORS
@@ -294,3 +295,47 @@ def read_dataset(path: Path, subreddit: str) -> Dataset:
             record = json.loads(line)
             splits[record["split"]].append(Pair.from_json(record))
     return Dataset(subreddit, tuple(splits[TRAIN]), tuple(splits[VALIDATION]))
+
+
+# --------------------------------------------------------------------------- from the store
+
+
+def require_training_allowed(settings: Any, subreddit: str) -> dict[str, Any]:
+    """Refuse a subreddit whose table does not say ``training_allowed = true``.
+
+    Reddit's Data API terms forbid training on users' content without the rights holders'
+    permission; the operator asserts it per subreddit. Returns what the model card records.
+    """
+    name = subreddit.removeprefix("r/")
+    table = settings.subreddit(name)
+    if table is None or not table.training_allowed:
+        where = "its [[subreddits]] table" if table else f'a [[subreddits]] table name = "{name}"'
+        raise ConfigError(
+            f"r/{name}: training on its content is not allowed: set training_allowed = true in "
+            f"{where}, only if the subreddit's moderators (or Reddit) gave permission"
+        )
+    source = "[[subreddits]] training_allowed = true, asserted by the operator"
+    return {"training_allowed": True, "subreddit": table.name, "source": source}
+
+
+def load_store_dataset(
+    settings: Any, subreddit: str, *, validation_fraction: float, seed: int
+) -> Dataset:
+    """``subreddit``'s pairs, read from the configured store on a read-only connection, at the
+    current schema revision."""
+    from redditbot.store.engine import make_engine, session_factory
+    from redditbot.store.migrate import require_current_schema
+
+    engine = make_engine(settings.database.url, read_only=True)
+    try:
+        require_current_schema(engine)
+        with session_factory(engine)() as session:
+            return build_dataset(
+                session,
+                subreddit.removeprefix("r/"),
+                bot_usernames=[settings.reddit.username],
+                validation_fraction=validation_fraction,
+                seed=seed,
+            )
+    finally:
+        engine.dispose()
