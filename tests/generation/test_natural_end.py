@@ -105,3 +105,12 @@ def test_the_generator_ends_a_reply_at_the_first_sentence_end_past_the_share(loa
 def test_natural_end_one_leaves_the_reply_to_the_limit(loaded, thread):
     candidate = _generate(loaded, thread, natural_end=1.0)
     assert candidate.finish_reason == "length" and candidate.tokens_out == LIMIT
+
+
+def test_by_default_a_reply_may_end_naturally_past_half_its_limit(loaded, thread):
+    settings = ModelSettings(device="cpu", max_context_tokens=512, prompt_format="chat")
+    generator = hf.TransformersGenerator(loaded, settings)
+    request = GenerationRequest(key="k", context=thread, params=GREEDY)
+    rows = generator._rows(0, request, "a prompt")
+    assert generator.decoder.natural_end.sentence_ends  # the tokenizer's, not none
+    assert [row.natural_end_after for row in rows] == [LIMIT // 2]
