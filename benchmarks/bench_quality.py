@@ -417,7 +417,7 @@ def real_variant_settings(variant: str, candidates: int) -> Any:
 
 
 OLD_PERSONA = "You are a helpful redditor who gives short, friendly, practical answers."
-REAL_VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
+REAL_VARIANTS: dict[str, dict[str, Any]] = {
     # main before #15: chat template, helpful-assistant persona, 96 tokens, no voice checks
     "before": {
         "model": {
@@ -446,6 +446,12 @@ REAL_VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
     # (c) as (b), with two real replies of the same subreddit first
     "transcript-fewshot": {"model": {"prompt_format": "transcript"}, "quality": {"few_shot": 2}},
     "chat-fewshot": {"model": {"prompt_format": "chat"}, "quality": {"few_shot": 2}},
+    # as (c), the examples from the same thread's other parents (see thread_examples)
+    "transcript-fewshot-thread": {
+        "model": {"prompt_format": "transcript"},
+        "quality": {"few_shot": 2},
+        "examples": "thread",
+    },
 }
 
 
@@ -466,10 +472,15 @@ def real_run(args: argparse.Namespace) -> None:
         for variant in args.variants:
             drafter = build_drafter(real_variant_settings(variant, args.candidates))
             drafter.warm_up()
+            same_thread = REAL_VARIANTS[variant].get("examples") == "thread"
             started = time.perf_counter()
             for first in range(0, len(inputs), REAL_CHUNK):
-                chunk = inputs[first : first + REAL_CHUNK]
-                for item, record in zip(chunk, draft_chunk(drafter, chunk, examples)):
+                chunk, shots = inputs[first : first + REAL_CHUNK], examples
+                if same_thread:
+                    chunk_pairs = pairs[first : first + REAL_CHUNK]
+                    chunk = [_keyed_by_parent(item, p) for item, p in zip(chunk, chunk_pairs)]
+                    shots = thread_examples(every, chunk_pairs)
+                for item, record in zip(chunk, draft_chunk(drafter, chunk, shots)):
                     pair = pairs[item.line - 1]
                     out.write(json.dumps({"variant": variant, "n": args.candidates,
                                           "human": pair.reply, "input": pair.draft_input,
@@ -477,6 +488,33 @@ def real_run(args: argparse.Namespace) -> None:
                 out.flush()
                 print(f"{variant}: {first + len(chunk)}/{len(inputs)}, "
                       f"{time.perf_counter() - started:.0f} s", flush=True)  # fmt: skip
+
+
+def _keyed_by_parent(item, pair):
+    """A draft input whose 'thread' is its parent: examples of that parent are skipped."""
+    from redditbot.cli.draft import parse_input
+
+    return parse_input(item.line, json.dumps({**pair.draft_input, "thread": pair.parent_id}))
+
+
+def thread_examples(every, targets) -> list[ExampleSource]:
+    """Examples from the answered threads themselves (the cassettes hold one thread per
+    subreddit), one per parent, leaving out every pair that would show a target's human reply:
+    as the reply, as the comment answered or among the ancestors."""
+    from redditbot.cli.draft import parse_input
+
+    answers = {t.reply.strip() for t in targets}
+
+    def shows_an_answer(pair) -> bool:
+        seen = [pair.reply, pair.draft_input.get("text") or ""]
+        seen += [a["text"] for a in pair.draft_input.get("ancestors", [])]
+        return any(text.strip() in answers for text in seen)
+
+    return [
+        ExampleSource(parse_input(0, json.dumps(p.draft_input)).context, p.reply, p.score,
+                      p.parent_id)
+        for p in every if not shows_an_answer(p)
+    ]  # fmt: skip
 
 
 def real_report(path: Path, samples: int = 6) -> str:

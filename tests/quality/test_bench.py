@@ -102,3 +102,37 @@ def test_real_report_times_n1_from_its_own_run_and_counts_replies_cut_mid_senten
     )
     assert v1_alone[:2] == ["v", "n=1"] and v1_alone[13] == "2.50"
     assert w1[:2] == ["w", "n=1"] and w1[13] == "n/a"  # no n=1 run of w: not measured
+
+
+def test_same_thread_examples_never_show_a_targets_human_reply(bench):
+    cassettes = load_benchmark("reddit_cassettes")
+
+    def pair(name, parent, text, reply, ancestors=()):
+        draft = {
+            "subreddit": "funny",
+            "title": "post",
+            "author": "a",
+            "text": text,
+            "ancestors": [{"author": "b", "text": t} for t in ancestors],
+            "thread": "t3_x",
+        }
+        return cassettes.Pair(draft, reply, name, parent, "t3_x", 5)  # fmt: skip
+
+    target = pair("t1_h", "t1_p", "the parent", "the human answer")
+    every = [
+        target,
+        pair("t1_c", "t1_h", "the human answer", "a reply to the answer"),  # answers it
+        pair("t1_d", "t1_c", "a reply to the answer", "deeper", ["the human answer"]),  # below
+        pair("t1_o", "t1_q", "another parent", "another answer"),
+    ]
+    examples = bench.thread_examples(every, [target])
+
+    assert [(e.reply, e.link_id) for e in examples] == [("another answer", "t1_q")]
+    keyed = bench._keyed_by_parent(bench_input(target), target)
+    assert keyed.thread == "t1_p" and keyed.line == 3  # its own parent's examples are skipped
+
+
+def bench_input(pair):
+    from redditbot.cli.draft import parse_input
+
+    return parse_input(3, json.dumps(pair.draft_input))
