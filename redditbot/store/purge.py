@@ -2,26 +2,59 @@
 
 Reddit's Data API terms: content deleted by its author or removed from Reddit, and the data of
 deleted accounts, must be deleted from stored copies too. ``purge`` blanks the rows' text and
-author, marks them ``purged_at`` (exports, training and few-shot skip such rows) and redacts the
-copies in stored prompts and candidates. No commit here: the caller owns the transaction.
+author, marks them ``purged_at`` (exports, training and few-shot skip such rows), and then
+scrubs every other copy the store can hold, table by table:
+
+- every ``Text`` and ``JSON`` column of every table (``_copy_columns``: future tables are covered
+  without naming them) loses each line of the purged text (raw and as prompts quote it) and,
+  for a deleted account, its name wherever it stands as a name;
+- rows tied to a purged item (its reply job and that job's generations, verdicts, posted reply
+  and events; its selection decision; events naming it) also lose the item's author name and any
+  quoted piece of the purged text (moderation reasons quote up to 60 characters of it), and the
+  prompt of a job that answered the item is dropped whole;
+- the title's slug in the permalinks of a purged thread becomes ``_`` (Reddit takes any slug);
+- the opt-out of a deleted account is forgotten (Reddit never gives its name out again).
+
+Other users' comments and posts are theirs, still on Reddit: a quote of the purged text inside
+them is not touched (it goes when they delete it). The bot's own stored comments and posts are
+scrubbed like any copy and marked ``purged_at`` so a later refresh does not store the quote again.
+No commit here: the caller owns the transaction.
 """
 
 from __future__ import annotations
 
+import ast
+import json
+import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import (
+    JSON,
+    Column,
+    ColumnElement,
+    Table,
+    Text,
+    cast,
+    delete,
+    false,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from redditbot.domain import Comment, Submission
 from redditbot.generation.text import clean_reddit_text
 from redditbot.store.models import (
+    Base,
     CommentRow,
     Event,
     GenerationRow,
+    OptOut,
     PostJob,
     ReplyJob,
     SubmissionRow,
@@ -29,7 +62,15 @@ from redditbot.store.models import (
 
 PURGED = "[purged]"
 PURGED_PROMPT = "[purged: the comment this answered was deleted on Reddit]"
+DELETED_NAME = "[deleted]"
 MIN_FRAGMENT = 8  # shorter lines are too common to find copies of by text
+# What Reddit (and the purge) put in place of gone text and names: never a copy to look for.
+PLACEHOLDERS = frozenset({"[deleted]", "[removed]", "[ removed by reddit ]", PURGED})
+# Text columns that name things rather than hold text (model names, where Reddit put it).
+NOT_COPIES = frozenset({"generations.model", "post_jobs.model", "submissions.url"})
+_NAME_CHARS = r"A-Za-z0-9_-"  # what a Reddit username is made of
+_QUOTED = re.compile(r"""'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*\"""")
+_PERMALINK = re.compile(r"(/comments/([a-z0-9]+)/)([^/?#\s\"']+)")
 
 
 @dataclass
@@ -41,12 +82,20 @@ class PurgeCounts:
     reasons: Counter[str] = field(default_factory=Counter)
     comments: int = 0
     submissions: int = 0
-    generations: int = 0
-    post_jobs: int = 0
+    copies: Counter[str] = field(default_factory=Counter)  # {table: rows scrubbed}
+    opt_outs: int = 0
 
     @property
     def rows(self) -> int:
         return self.comments + self.submissions
+
+    @property
+    def generations(self) -> int:
+        return self.copies["generations"]
+
+    @property
+    def post_jobs(self) -> int:
+        return self.copies["post_jobs"]
 
     def data(self) -> dict[str, object]:
         return {
@@ -57,14 +106,18 @@ class PurgeCounts:
             "submissions": self.submissions,
             "generations": self.generations,
             "post_jobs": self.post_jobs,
+            "copies": dict(sorted(self.copies.items())),
+            "opt_outs": self.opt_outs,
         }
 
     def summary(self) -> str:
         why = ", ".join(f"{reason} {count}" for reason, count in sorted(self.reasons.items()))
+        copies = ", ".join(f"{table} {n}" for table, n in sorted(self.copies.items()))
         return (
             f"checked {self.checked} items in {self.requests} requests; purged "
             f"{self.comments} comments, {self.submissions} submissions ({why or 'none'}), "
-            f"{self.generations} prompts, {self.post_jobs} post prompts"
+            f"{self.generations} prompts, {self.post_jobs} post prompts; "
+            f"copies scrubbed: {copies or 'none'}; {self.opt_outs} opt-outs of deleted accounts"
         )
 
 
@@ -90,26 +143,145 @@ def purge(
     session: Session, gone: dict[str, str], now: datetime, counts: PurgeCounts | None = None
 ) -> PurgeCounts:
     """Purge the stored ``gone`` items ({fullname: reason}) not purged yet, everything their
-    deleted authors wrote, and the copies of their text."""
+    deleted authors wrote, and every copy of their text and of the deleted authors' names."""
     run = counts or PurgeCounts()
     rows = _rows(session, gone)
-    authors = {r.author for r in rows if gone[r.fullname] == "account_deleted" and r.author}
-    rows += [r for r in _rows_by(session, authors) if r.fullname not in gone]
-    found = [text_fragments(row) for row in rows]  # before the text is blanked
-    fragments = sorted({f for fs in found for f in fs}, key=len, reverse=True)
-    probes = [fs[0] for fs in found if fs]  # each row's longest line finds its copies
-    targets = {r.fullname for r in rows}
+    accounts = {
+        r.author
+        for r in rows
+        if gone[r.fullname] == "account_deleted"
+        and r.author
+        and r.author.lower() not in PLACEHOLDERS
+    }
+    rows += [r for r in _rows_by(session, accounts) if r.fullname not in gone]
+    if not rows:
+        return run
+    what = Purged.of(rows, accounts)  # before the text is blanked
     for row in rows:
-        run.reasons[gone.get(row.fullname, "account_deleted")] += 1
-        _blank(row, gone.get(row.fullname, "account_deleted"), now)
+        reason = gone.get(row.fullname, "account_deleted")
+        run.reasons[reason] += 1
+        _blank(row, reason, now)
         if isinstance(row, CommentRow):
             run.comments += 1
         else:
             run.submissions += 1
-    if rows:
-        run.generations += _redact_generations(session, targets, fragments, probes)
-        run.post_jobs += _redact_post_jobs(session, fragments, probes)
+    session.flush()  # the blanked rows are not copies to find
+    _scrub_copies(session, what, run, now)
+    if accounts:
+        lowered = [a.lower() for a in accounts]
+        forgotten = session.execute(delete(OptOut).where(func.lower(OptOut.username).in_(lowered)))
+        run.opt_outs += forgotten.rowcount or 0
     return run
+
+
+# --------------------------------------------------------------------------- what is purged
+
+
+@dataclass
+class Purged:
+    """What one purge removes, gathered before the rows are blanked."""
+
+    targets: set[str]  # the purged items' fullnames
+    threads: set[str]  # the purged submissions' fullnames
+    fragments: list[str]  # their text lines (raw and cleaned), longest first
+    probes: list[str]  # per item its longest raw and cleaned line: finds the rows with copies
+    texts: list[str]  # their whole texts, casefolded, for quoted pieces
+    accounts: set[str]  # deleted accounts: their names go everywhere
+    authors: set[str]  # every purged item's author: their names go from the rows tied to it
+    slugs: dict[str, str]  # {base-36 id of a purged thread: its permalink's slug}
+
+    @classmethod
+    def of(cls, rows: Sequence[CommentRow | SubmissionRow], accounts: set[str]) -> Purged:
+        found = [text_fragments(row) for row in rows]
+        probes = {line for row in rows for line in _probes(row)}
+        texts = [_folded(t) for row in rows for t in _texts(row) for t in (t, clean_reddit_text(t))]
+        slugs = {}
+        for row in rows:
+            if isinstance(row, SubmissionRow):
+                match = _PERMALINK.search(row.permalink or "")
+                if match and match.group(3) != "_":
+                    slugs[match.group(2)] = match.group(3)
+        return cls(
+            targets={r.fullname for r in rows},
+            threads={r.fullname for r in rows if isinstance(r, SubmissionRow)},
+            fragments=sorted({f for fs in found for f in fs}, key=len, reverse=True),
+            probes=sorted(probes, key=len, reverse=True),
+            texts=[t for t in texts if t],
+            accounts=set(accounts),
+            authors={r.author for r in rows if r.author and r.author.lower() not in PLACEHOLDERS},
+            slugs=slugs,
+        )
+
+    def patterns(self, *, slugs: bool = True) -> list[str]:
+        """What a column holding a copy contains, as it is stored (names are matched apart)."""
+        found = set(self.probes)
+        found |= {json.dumps(p)[1:-1] for p in self.probes}  # as JSON columns hold it
+        if slugs:
+            found |= {f"/comments/{i}/{slug}" for i, slug in self.slugs.items()}
+        return sorted(found)
+
+    def scrub(self, text: str, *, tied: bool) -> str:
+        """``text`` without the purged lines, the deleted accounts' names and the purged threads'
+        slugs; when ``tied`` to a purged item, without its author's name and quoted pieces of it."""
+        text = redact(text, self.fragments)
+        names = self.accounts | (self.authors if tied else set())
+        for name in sorted(names, key=len, reverse=True):
+            text = _name_pattern(name).sub(DELETED_NAME, text)
+        text = _QUOTED.sub(lambda m: self._quoted(m.group(0), tied), text)
+        return _PERMALINK.sub(self._slug, text)
+
+    def _quoted(self, quoted: str, tied: bool) -> str:
+        try:
+            inner = ast.literal_eval(quoted)
+        except (ValueError, SyntaxError):
+            inner = quoted[1:-1]
+        folded = _folded(str(inner))
+        if not folded or (not tied and len(folded) < MIN_FRAGMENT):
+            return quoted
+        return repr(PURGED) if any(folded in t for t in self.texts) else quoted
+
+    def _slug(self, match: re.Match[str]) -> str:
+        if self.slugs.get(match.group(2)) == match.group(3):
+            return match.group(1) + "_"
+        return match.group(0)
+
+
+def _name_pattern(name: str) -> re.Pattern[str]:
+    return re.compile(rf"(?i)(?<![{_NAME_CHARS}]){re.escape(name)}(?![{_NAME_CHARS}])")
+
+
+def _folded(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def _texts(row: CommentRow | SubmissionRow) -> list[str]:
+    texts = [row.body] if isinstance(row, CommentRow) else [row.title, row.selftext]
+    return [t for t in texts if t and t.strip().lower() not in PLACEHOLDERS]
+
+
+def _probes(row: CommentRow | SubmissionRow) -> Iterator[str]:
+    for variant in (lambda t: t, clean_reddit_text):
+        lines = [line.strip() for t in _texts(row) if t for line in variant(t).split("\n")]
+        lines = [line for line in lines if len(line) >= MIN_FRAGMENT]
+        if lines:
+            yield max(lines, key=len)
+
+
+def text_fragments(row: CommentRow | SubmissionRow) -> list[str]:
+    """The row's text lines as they may appear in a stored prompt (raw and cleaned)."""
+    variants = [v for t in _texts(row) if t for v in (t, clean_reddit_text(t))]
+    lines = {line.strip() for v in variants for line in v.split("\n")}
+    return sorted((line for line in lines if len(line) >= MIN_FRAGMENT), key=len, reverse=True)
+
+
+def redact(text: str, fragments: Sequence[str]) -> str:
+    """``text`` with every fragment replaced by ``[purged]`` (longest first)."""
+    for fragment in fragments:
+        text = text.replace(fragment, PURGED)
+    return text
+
+
+# --------------------------------------------------------------------------- the purged rows
 
 
 def _rows(session: Session, names: Iterable[str]) -> list[CommentRow | SubmissionRow]:
@@ -144,53 +316,139 @@ def _blank(row: CommentRow | SubmissionRow, reason: str, now: datetime) -> None:
         row.title, row.selftext, row.url = marker, "", ""
 
 
-def text_fragments(row: CommentRow | SubmissionRow) -> list[str]:
-    """The row's text lines as they may appear in a stored prompt (raw and cleaned)."""
-    texts = [row.body] if isinstance(row, CommentRow) else [row.title, row.selftext]
-    variants = [v for t in texts if t for v in (t, clean_reddit_text(t))]
-    lines = {line.strip() for v in variants for line in v.split("\n")}
-    return sorted((line for line in lines if len(line) >= MIN_FRAGMENT), key=len, reverse=True)
+# --------------------------------------------------------------------------- the copies
 
 
-def redact(text: str, fragments: Sequence[str]) -> str:
-    """``text`` with every fragment replaced by ``[purged]`` (longest first)."""
-    for fragment in fragments:
-        text = text.replace(fragment, PURGED)
-    return text
+def _copy_columns(table: Table) -> list[Column[Any]]:
+    """The columns of ``table`` that can hold a copy of someone's text or name."""
+    return [
+        column
+        for column in table.columns
+        if isinstance(column.type, Text | JSON) and f"{table.name}.{column.name}" not in NOT_COPIES
+    ]
 
 
-def _redact_generations(
-    session: Session, targets: set[str], fragments: Sequence[str], probes: Sequence[str]
-) -> int:
-    """Prompts of jobs that answered a purged item are dropped whole; other copies redacted."""
-    in_thread = or_(ReplyJob.target_fullname.in_(targets), ReplyJob.link_fullname.in_(targets))
-    related = [GenerationRow.job_id.in_(select(ReplyJob.id).where(in_thread))]
-    related += [GenerationRow.prompt.contains(p, autoescape=True) for p in probes]
-    query = select(GenerationRow, ReplyJob.target_fullname).join(
-        ReplyJob, ReplyJob.id == GenerationRow.job_id
+def _scrub_copies(session: Session, what: Purged, run: PurgeCounts, now: datetime) -> None:
+    """Scrub every table's copies: the rows tied to a purged item and every row holding one."""
+    ties = Ties(
+        targets=what.targets,
+        answered=set(session.scalars(select(ReplyJob.id).where(_answers(what)))),
+        replies=set(session.scalars(select(ReplyJob.id).where(_tied_reply_jobs(what)))),
+        posts=set(
+            session.scalars(select(PostJob.id).where(_holds(PostJob.prompt, what, names=False)))
+        ),
     )
+    for table in Base.metadata.sorted_tables:
+        columns = _copy_columns(table)
+        if columns:
+            run.copies[table.name] += _scrub_table(session, table, columns, what, ties, now)
+    run.copies = +run.copies  # tables without copies are left out of the counts
+    session.expire_all()  # the rows were changed under the session's objects (all flushed)
+
+
+@dataclass(frozen=True)
+class Ties:
+    """What ties a row to a purged item."""
+
+    targets: set[str]  # the purged items
+    answered: set[int]  # reply jobs that answered one
+    replies: set[int]  # reply jobs that answered one, in a purged thread, or quoted one
+    posts: set[int]  # post jobs whose prompt quoted one
+
+    def conditions(self, table: Table) -> list[ColumnElement[bool]]:
+        c, found = table.c, []
+        if table.name == "reply_jobs":
+            found.append(c.id.in_(self.replies))
+        if table.name == "post_jobs":
+            found.append(c.id.in_(self.posts))
+        for name in ("fullname", "target_fullname"):
+            if name in c and table.name not in ("comments", "submissions"):
+                found.append(c[name].in_(self.targets))
+        if "job_id" in c:  # an event's job_id may name a post job: scrubbed a little too much
+            found.append(c.job_id.in_(self.replies))
+        return found
+
+
+def _answers(what: Purged) -> ColumnElement[bool]:
+    return ReplyJob.target_fullname.in_(what.targets)
+
+
+def _tied_reply_jobs(what: Purged) -> ColumnElement[bool]:
+    quoting = select(GenerationRow.job_id).where(_holds(GenerationRow.prompt, what, names=False))
+    return or_(_answers(what), ReplyJob.link_fullname.in_(what.threads), ReplyJob.id.in_(quoting))
+
+
+def _holds(column: Any, what: Purged, *, names: bool = True) -> ColumnElement[bool]:
+    """``column`` holds a copy: one of the probes, a purged slug, a deleted account's name (or
+    with ``names=False``: a copy of the purged text itself)."""
+    text = cast(column, Text)
+    found = [text.contains(p, autoescape=True) for p in what.patterns(slugs=names)]
+    if names:
+        found += [func.lower(text).contains(n.lower(), autoescape=True) for n in what.accounts]
+    return or_(*found) if found else false()
+
+
+def _scrub_table(
+    session: Session, table: Table, columns: list[Column[Any]], what: Purged, ties: Ties, now
+) -> int:
+    holds = [_holds(column, what) for column in columns]
+    where = or_(*holds, *ties.conditions(table))
+    own = table.name in ("comments", "submissions")
+    if own:  # others' words are theirs (still on Reddit); the bot's own are scrubbed; and slugs
+        where = (table.c.bot_account.is_not(None) & where) | _holds(table.c.permalink, what)
+    ties_by = [table.c[n] for n in ("id", "fullname", "target_fullname", "job_id") if n in table.c]
+    extra = [table.c.bot_account] if own else []
+    key = list(table.primary_key.columns)
+    wanted = list({c.name: c for c in [*key, *columns, *ties_by, *extra]}.values())
     changed = 0
-    for generation, target in session.execute(query.where(or_(*related))):
-        prompt = PURGED_PROMPT if target in targets else redact(generation.prompt, fragments)
-        generation.prompt, generation.output = prompt, redact(generation.output, fragments)
-        generation.candidates = [_redacted_candidate(c, fragments) for c in generation.candidates]
+    for found in session.execute(select(*wanted).where(where)).all():
+        values = found._mapping
+        scrub = columns if not own or values["bot_account"] else [table.c.permalink]
+        changes = _scrubbed(table, scrub, values, what, ties)
+        if not changes:
+            continue
+        if own and set(changes) - {"permalink"}:
+            changes["purged_at"] = now  # the bot's own text: a refresh must not store it again
+        session.execute(table.update().where(*[c == values[c.name] for c in key]).values(**changes))
         changed += 1
     return changed
 
 
-def _redacted_candidate(candidate: object, fragments: Sequence[str]) -> object:
-    if isinstance(candidate, dict) and isinstance(candidate.get("text"), str):
-        return candidate | {"text": redact(candidate["text"], fragments)}
-    return candidate
+def _tied(table: Table, values: Any, ties: Ties) -> bool:
+    if table.name in ("comments", "submissions"):
+        return False
+    if table.name == "reply_jobs" and values["id"] in ties.replies:
+        return True
+    if table.name == "post_jobs" and values["id"] in ties.posts:
+        return True
+    if any(values.get(n) in ties.targets for n in ("fullname", "target_fullname")):
+        return True
+    return values.get("job_id") in ties.replies
 
 
-def _redact_post_jobs(session: Session, fragments: Sequence[str], probes: Sequence[str]) -> int:
-    """Original posts' prompts hold stored threads as few-shot examples."""
-    if not probes:
-        return 0
-    copies = or_(*[PostJob.prompt.contains(p, autoescape=True) for p in probes])
-    changed = 0
-    for job in session.scalars(select(PostJob).where(copies)):
-        job.prompt = redact(job.prompt or "", fragments)
-        changed += 1
-    return changed
+def _scrubbed(table: Table, columns, values, what: Purged, ties: Ties) -> dict[str, Any]:
+    """{column: scrubbed value} of one row, for the columns that changed."""
+    tied = _tied(table, values, ties)
+    changes: dict[str, Any] = {}
+    for column in columns:
+        value = values[column.name]
+        if value is None:
+            continue
+        answered = table.name == "generations" and values["job_id"] in ties.answered
+        if answered and column.name == "prompt":
+            new: Any = PURGED_PROMPT  # the job answered a purged item: its prompt was all about it
+        else:
+            new = _scrub_value(value, what, tied)
+        if new != value:
+            changes[column.name] = new
+    return changes
+
+
+def _scrub_value(value: Any, what: Purged, tied: bool) -> Any:
+    if isinstance(value, str):
+        return what.scrub(value, tied=tied)
+    if isinstance(value, list):
+        return [_scrub_value(v, what, tied) for v in value]
+    if isinstance(value, dict):
+        return {k: _scrub_value(v, what, tied) for k, v in value.items()}
+    return value
