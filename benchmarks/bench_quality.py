@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import sys
 import time
@@ -416,10 +417,15 @@ def real_variant_settings(variant: str, candidates: int) -> Any:
 
 
 OLD_PERSONA = "You are a helpful redditor who gives short, friendly, practical answers."
-REAL_VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
+REAL_VARIANTS: dict[str, dict[str, Any]] = {
     # main before #15: chat template, helpful-assistant persona, 96 tokens, no voice checks
     "before": {
-        "model": {"persona": OLD_PERSONA, "prompt_format": "chat", "max_new_tokens": 96},
+        "model": {
+            "persona": OLD_PERSONA,
+            "prompt_format": "chat",
+            "max_new_tokens": 96,
+            "natural_end": 1.0,
+        },
         "quality": {
             "few_shot": 0,
             "target_chars": 280,
@@ -432,9 +438,20 @@ REAL_VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
     "chat-persona": {"model": {"prompt_format": "chat"}, "quality": {"few_shot": 0}},
     # (b) the thread as a transcript, continued as the bot's line (the default)
     "transcript": {"model": {"prompt_format": "transcript"}, "quality": {"few_shot": 0}},
+    # as (b), without the natural end: only the line's end or the limit ends a reply
+    "transcript-limit": {
+        "model": {"prompt_format": "transcript", "natural_end": 1.0},
+        "quality": {"few_shot": 0},
+    },  # fmt: skip
     # (c) as (b), with two real replies of the same subreddit first
     "transcript-fewshot": {"model": {"prompt_format": "transcript"}, "quality": {"few_shot": 2}},
     "chat-fewshot": {"model": {"prompt_format": "chat"}, "quality": {"few_shot": 2}},
+    # as (c), the examples from the same thread's other parents (see thread_examples)
+    "transcript-fewshot-thread": {
+        "model": {"prompt_format": "transcript"},
+        "quality": {"few_shot": 2},
+        "examples": "thread",
+    },
 }
 
 
@@ -455,10 +472,15 @@ def real_run(args: argparse.Namespace) -> None:
         for variant in args.variants:
             drafter = build_drafter(real_variant_settings(variant, args.candidates))
             drafter.warm_up()
+            same_thread = REAL_VARIANTS[variant].get("examples") == "thread"
             started = time.perf_counter()
             for first in range(0, len(inputs), REAL_CHUNK):
-                chunk = inputs[first : first + REAL_CHUNK]
-                for item, record in zip(chunk, draft_chunk(drafter, chunk, examples)):
+                chunk, shots = inputs[first : first + REAL_CHUNK], examples
+                if same_thread:
+                    chunk_pairs = pairs[first : first + REAL_CHUNK]
+                    chunk = [_keyed_by_parent(item, p) for item, p in zip(chunk, chunk_pairs)]
+                    shots = thread_examples(every, chunk_pairs)
+                for item, record in zip(chunk, draft_chunk(drafter, chunk, shots)):
                     pair = pairs[item.line - 1]
                     out.write(json.dumps({"variant": variant, "n": args.candidates,
                                           "human": pair.reply, "input": pair.draft_input,
@@ -468,22 +490,61 @@ def real_run(args: argparse.Namespace) -> None:
                       f"{time.perf_counter() - started:.0f} s", flush=True)  # fmt: skip
 
 
+def _keyed_by_parent(item, pair):
+    """A draft input whose 'thread' is its parent: examples of that parent are skipped."""
+    from redditbot.cli.draft import parse_input
+
+    return parse_input(item.line, json.dumps({**pair.draft_input, "thread": pair.parent_id}))
+
+
+def thread_examples(every, targets) -> list[ExampleSource]:
+    """Examples from the answered threads themselves (the cassettes hold one thread per
+    subreddit), one per parent, leaving out every pair that would show a target's human reply:
+    as the reply, as the comment answered or among the ancestors."""
+    from redditbot.cli.draft import parse_input
+
+    answers = {t.reply.strip() for t in targets}
+
+    def shows_an_answer(pair) -> bool:
+        seen = [pair.reply, pair.draft_input.get("text") or ""]
+        seen += [a["text"] for a in pair.draft_input.get("ancestors", [])]
+        return any(text.strip() in answers for text in seen)
+
+    return [
+        ExampleSource(parse_input(0, json.dumps(p.draft_input)).context, p.reply, p.score,
+                      p.parent_id)
+        for p in every if not shows_an_answer(p)
+    ]  # fmt: skip
+
+
 def real_report(path: Path, samples: int = 6) -> str:
-    """The table (per variant, n=1 against the reranked n) and sampled parents with replies."""
-    from redditbot.quality.voice import assistant_phrases
+    """The table (per variant, n=1 against the reranked n) and sampled parents with replies.
+
+    The n=1 row of a run with more candidates is its first candidate (candidate k has seed
+    + k, so it is what a request for one gets); its seconds come from an n=1 run of the same
+    variant in the same file when there is one ("n/a" otherwise: n candidates cost more).
+    """
 
     records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     embedder = build_embedder(QualitySettings())
     lines = [
-        f"{'variant':<22} {'pick':<4} {'AUC':>5} {'asst':>6} {'median':>6} {'human':>5} "
-        f"{'ratio':>5} {'cut':>6} {'rel bot':>7} {'rel hum':>7} {'pass':>6} {'s/reply':>7}"
+        f"{'variant':<22} {'pick':<4} {'parents':>7} {'AUC':>5} {'asst':>6} {'median':>6} "
+        f"{'human':>5} {'ratio':>5} {'cut':>6} {'mid':>6} {'rel bot':>7} {'rel hum':>7} "
+        f"{'pass':>6} {'s/reply':>7}"
     ]
+    alone = {}  # variant -> seconds per reply of its n=1 run
+    for record in records:
+        if record["n"] == 1:
+            alone.setdefault(record["variant"], []).append(record["seconds"])
     for variant, n in dict.fromkeys((r["variant"], r["n"]) for r in records):
         rows = [r for r in records if (r["variant"], r["n"]) == (variant, n)]
         picks = ("n=1",) if n == 1 else ("n=1", f"n={n}")
         for pick in picks:
             chosen = [r["candidates"][0 if pick == "n=1" else r["chosen"]] for r in rows]
-            lines.append(_real_row(f"{variant}", pick, rows, chosen, embedder, assistant_phrases))
+            seconds = [r["seconds"] for r in rows]
+            if pick == "n=1" and n > 1:
+                seconds = alone.get(variant)
+            lines.append(_real_row(variant, pick, rows, chosen, embedder, seconds))
     lines.append("")
     for record in records[:: max(1, len(records) // samples)][:samples]:
         parent = record["input"].get("text") or record["input"]["title"]
@@ -493,7 +554,12 @@ def real_report(path: Path, samples: int = 6) -> str:
     return "\n".join(lines)
 
 
-def _real_row(variant, pick, rows, chosen, embedder, assistant_phrases) -> str:
+_ENDS_SENTENCE = re.compile(r"""[.!?…]["')\]*_»”’]*$""")
+
+
+def _real_row(variant, pick, rows, chosen, embedder, seconds) -> str:
+    from redditbot.quality.voice import assistant_phrases
+
     bot = [c["text"] for c in chosen]
     human = [r["human"] for r in rows]
     parents = [r["input"].get("text") or r["input"]["title"] for r in rows]
@@ -504,14 +570,17 @@ def _real_row(variant, pick, rows, chosen, embedder, assistant_phrases) -> str:
     med_human = statistics.median(len(t) for t in human)
     rel_bot = statistics.mean(_dot(b, p) for b, p in zip(bot_v, parent_v))
     rel_human = statistics.mean(_dot(h, p) for h, p in zip(human_v, parent_v))
-    seconds = statistics.mean(r["seconds"] for r in rows)
     passed = _share(chosen, lambda c: c["moderation"]["decision"] == "approve")
+    cut = _share(chosen, lambda c: c["finish_reason"] == "length")
+    mid = _share(
+        chosen, lambda c: c["finish_reason"] == "length" and not _ENDS_SENTENCE.search(c["text"])
+    )
+    timing = f"{statistics.mean(seconds):7.2f}" if seconds else f"{'n/a':>7}"
     return (
-        f"{variant:<22} {pick:<4} {auc:5.2f} "
+        f"{variant:<22} {pick:<4} {len(rows):7d} {auc:5.2f} "
         f"{_share(bot, lambda t: bool(assistant_phrases(t))):6.1%} {med_bot:6.0f} "
-        f"{med_human:5.0f} {med_bot / med_human:5.2f} "
-        f"{_share(chosen, lambda c: c['finish_reason'] == 'length'):6.1%} {rel_bot:7.3f} "
-        f"{rel_human:7.3f} {passed:6.1%} {seconds:7.2f}"
+        f"{med_human:5.0f} {med_bot / med_human:5.2f} {cut:6.1%} {mid:6.1%} {rel_bot:7.3f} "
+        f"{rel_human:7.3f} {passed:6.1%} {timing}"
     )
 
 

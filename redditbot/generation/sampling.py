@@ -36,6 +36,21 @@ class DecodeRow:
     prompt_ids: tuple[int, ...]
     params: SamplingParams
     seed: int | None
+    natural_end_after: int | None = None  # tokens after which a sentence end ends the row
+
+
+@dataclass(frozen=True)
+class NaturalEnd:
+    """A natural end before the token limit: once a row has more than its ``natural_end_after``
+    tokens, a token that starts a new word right after one that ends a sentence ends the row
+    (that word's token is dropped). A token alone cannot tell "Done." from "3.5": the next one
+    can."""
+
+    sentence_ends: frozenset[int]  # tokens whose text ends a sentence (".", "!", "?\"", ...)
+    word_starts: frozenset[int]  # tokens whose text starts with whitespace
+
+
+NO_NATURAL_END = NaturalEnd(frozenset(), frozenset())
 
 
 @dataclass(frozen=True)
@@ -44,7 +59,7 @@ class RowResult:
 
     token_ids: tuple[int, ...]
     mean_logprob: float | None
-    finish_reason: str  # "stop" (end token) | "length" (max_new_tokens reached)
+    finish_reason: str  # "stop" (end token, natural end) | "length" (max_new_tokens reached)
 
 
 @torch.inference_mode()
@@ -84,9 +99,10 @@ class ContinuousDecoder:
 
     def __init__(
         self, model, *, eos_token_ids: Sequence[int], device: str, max_rows: int,
-        min_new_tokens: int = 0,
+        min_new_tokens: int = 0, natural_end: NaturalEnd = NO_NATURAL_END,
     ) -> None:  # fmt: skip
         self.model, self.device, self.max_rows = model, device, max(1, max_rows)
+        self.natural_end = natural_end
         self.eos = frozenset(eos_token_ids)
         self.eos_index = torch.tensor(
             sorted(i for i in self.eos if i >= 0), dtype=torch.long, device=device
@@ -123,7 +139,8 @@ class ContinuousDecoder:
             return 0
         tokens, logprobs = self.sampler.pick(self._no_early_end(self.logits))
         steps = zip(self.active, tokens.tolist(), logprobs.tolist(), strict=True)
-        keep = [i for i, ((row, out), t, lp) in enumerate(steps) if out.add(row, t, lp, self.eos)]
+        ends = self.eos, self.natural_end
+        keep = [i for i, ((row, out), t, lp) in enumerate(steps) if out.add(row, t, lp, *ends)]
         self.steps += 1
         if not keep:
             self.active, self.batch, self.sampler, self.logits = [], None, None, None
@@ -256,15 +273,29 @@ class PendingRow:
     def done(self) -> bool:
         return self.result is not None or self.error is not None
 
-    def add(self, row: DecodeRow, token: int, logprob: float, eos) -> bool:
+    def add(
+        self, row: DecodeRow, token: int, logprob: float, eos,
+        natural: NaturalEnd = NO_NATURAL_END,
+    ) -> bool:  # fmt: skip
         """Record the row's next token; whether the row goes on."""
         self.token_ids.append(token)
         self.logprobs.append(logprob)
         if token in eos:
             self._finish("stop")
+        elif self._ends_naturally(row, natural):
+            del self.token_ids[-1], self.logprobs[-1]  # the next sentence's first word
+            self._finish("stop")
         elif len(self.token_ids) >= row.params.max_new_tokens:
             self._finish("length")
         return self.result is None
+
+    def _ends_naturally(self, row: DecodeRow, natural: NaturalEnd) -> bool:
+        after = row.natural_end_after
+        ids = self.token_ids
+        return (
+            after is not None and len(ids) > max(1, after) and ids[-1] in natural.word_starts
+            and ids[-2] in natural.sentence_ends
+        )  # fmt: skip
 
     def _finish(self, reason: str) -> None:
         scores = self.logprobs

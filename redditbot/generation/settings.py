@@ -90,8 +90,21 @@ class ModelSettings(BaseModel):
         description="Longest reply, in tokens; lowered per subreddit to the length budget its "
         "stored human replies give ([quality] length_budget).",
     )
+    natural_end: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="transformers backend: past this share of a reply's token limit, the reply "
+        "ends at its next sentence end instead of running on to be cut at the limit "
+        "(1.0: only the end token, the end of a transcript line or the limit end it).",
+    )
     repetition_penalty: float = Field(1.1, gt=0.0, description="Default repetition penalty.")
-    candidates: int = Field(1, ge=1, description="Default number of candidates per reply.")
+    candidates: int = Field(
+        4,
+        ge=1,
+        description="Default number of candidates per reply: each is moderated and the passing "
+        "ones reranked (measured on real Reddit text: 4 pass moderation where 1 often does not).",
+    )
     base_url: str = Field(
         "http://127.0.0.1:8000/v1",
         description="openai backend: the API root that /chat/completions is appended to.",

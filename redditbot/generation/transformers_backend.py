@@ -8,7 +8,9 @@ other requests happened to share its batch.
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import sys
 import threading
 import time
@@ -53,9 +55,18 @@ _go_offline()
 import torch  # noqa: E402
 from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: E402
 
-from redditbot.generation.sampling import ContinuousDecoder, DecodeRow, RowResult  # noqa: E402
+from redditbot.generation.sampling import (  # noqa: E402
+    NO_NATURAL_END,
+    ContinuousDecoder,
+    DecodeRow,
+    NaturalEnd,
+    RowResult,
+)
 
 REPLY_HEADROOM_TOKENS = 8
+# A token ending a sentence: its text ends in . ! ? or …, maybe closed by quotes or brackets
+# ("Mr. Smith" ends there too: rare in a reply, and it still reads as a sentence).
+_SENTENCE_END_TOKEN = re.compile(r"""[.!?…]["')\]*_»”’]*$""")
 MIN_REPLY_TOKENS = 1  # a reply that ends before its first token is empty: never posted
 
 
@@ -282,6 +293,17 @@ class HFPromptTokenizer:
                 found.append(token_id)
         return tuple(sorted(found))
 
+    def natural_end(self) -> NaturalEnd:
+        """The tokens that end a sentence and those that start a word (see ``NaturalEnd``)."""
+        ends, starts = set(), set()
+        for token, token_id in self._tokenizer.get_vocab().items():
+            text = self._tokenizer.convert_tokens_to_string([token])
+            if text[:1].isspace():
+                starts.add(token_id)
+            if _SENTENCE_END_TOKEN.search(text):
+                ends.add(token_id)
+        return NaturalEnd(frozenset(ends), frozenset(starts))
+
 
 # --------------------------------------------------------------------------- generating
 
@@ -318,6 +340,7 @@ class TransformersGenerator:
             device=loaded.device,
             max_rows=settings.batch_size,
             min_new_tokens=MIN_REPLY_TOKENS,  # per row: counted from the row's own first token
+            natural_end=self.prompts.natural_end() if settings.natural_end < 1 else NO_NATURAL_END,
         )
         # One caller at a time steps the decoder (it is not thread-safe); the others wait for
         # that step, which moves their rows too, and are woken after it.
@@ -387,8 +410,16 @@ class TransformersGenerator:
     def _rows(self, index: int, request: GenerationRequest, prompt: str) -> list[DecodeRow]:
         ids = tuple(self.prompts.encode(prompt))
         params = request.params
+        natural = math.ceil(params.max_new_tokens * self.settings.natural_end)
         return [
-            DecodeRow(index, k, ids, params, None if params.seed is None else params.seed + k)
+            DecodeRow(
+                index,
+                k,
+                ids,
+                params,
+                None if params.seed is None else params.seed + k,
+                natural_end_after=natural if self.settings.natural_end < 1 else None,
+            )  # fmt: skip
             for k in range(max(1, params.n))
         ]
 

@@ -64,7 +64,8 @@ def generations(sessions) -> list[GenerationRow]:
 
 
 def stage(sessions, generator, config: Settings | None = None, **options) -> GenerateStage:
-    config = config or Settings(subreddits=[{"name": "learnpython"}])
+    # one candidate per job: the row budgets below count a job as one row
+    config = config or Settings(model={"candidates": 1}, subreddits=[{"name": "learnpython"}])
     return GenerateStage(sessions, config, generator, account="bot", owner="me",
                          clock=lambda: NOW, continuous=True, poll=0.02, **options)  # fmt: skip
 
@@ -265,7 +266,7 @@ def test_a_mention_joins_a_running_batch_of_the_real_model_and_is_drafted_first(
 
     config = Settings(
         model={"device": "cpu", "batch_size": 8, "prompt_format": "chat", "temperature": 0.0,
-               "max_new_tokens": 24},
+               "max_new_tokens": 24, "candidates": 1},  # five jobs fit in the batch at once
         quality={"enabled": False},
         subreddits=[{"name": "learnpython"},
                     {"name": "askbot", "model": {"max_new_tokens": 3}}],  # the mention: short
