@@ -24,7 +24,7 @@ ASSISTANT_SPEAK = (
     r"\b(?:let me know|feel free to (?:ask|reach out))\b.*\b(?:help|questions?|assist)",
     r"\bas an? (?:AI|language model|assistant|chatbot)\b",
     r"\bI(?:'m| am) (?:just )?an? (?:AI|language model|virtual assistant|chatbot)\b",
-    r"\b(?:great|good|excellent|interesting) question\b",
+    r"\b(?:great|good|excellent|interesting) questions?\b",
     r"\bI hope (?:this|that|it) (?:helps|answers|clarifies)\b",
     r"\bhope (?:this|that) helps\b",
     r"\bhere(?:'s| is) (?:a|the) (?:summary|breakdown|rewritten|revised|list)\b",

@@ -16,6 +16,7 @@ ASSISTANT_SPEAK = [
     "I'd be happy to help you with your bread!",
     "As an AI, I cannot taste bread.",
     "Great question! Yeast is a living thing.",
+    "Great questions, one has to be cautious about what you say.",  # make demo, after #15
     "Old yeast dies. I hope this helps!",
 ]
 REDDIT = [
