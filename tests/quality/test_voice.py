@@ -20,9 +20,9 @@ ASSISTANT_SPEAK = [
     "Old yeast dies. I hope this helps!",
 ]
 REDDIT = [
-    "He didn't miss a beat",
-    "it's under Settings -> theme -> dark",
-    "Ahhh, I see I'm not the only one with poop anxiety",
+    "lol same, mine did that too",
+    "pretty sure it's in the app settings somewhere",
+    "Ahh so it's not just me who forgets the salt",
     "Sorry to hear that, old yeast is usually the culprit.",  # sympathy, not an apology
     "Proof it in warm water first. No foam, no bread.",
 ]
