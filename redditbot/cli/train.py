@@ -14,9 +14,10 @@ from redditbot.training.dataset import (
     Dataset,
     load_store_dataset,
     require_training_allowed,
+    store_purged_pairs,
     write_jsonl,
 )
-from redditbot.training.runs import Progress, TrainConfig
+from redditbot.training.runs import Progress, TrainConfig, forget_purged, load_run
 
 DEFAULTS = TrainConfig()
 LOG_EVERY_STEPS = 10
@@ -149,6 +150,8 @@ def train_command(ctx, args: argparse.Namespace) -> int:
     permission = require_training_allowed(settings, args.subreddit)
     model: ModelSettings = settings.model_for(args.subreddit)
     out = args.out or cache_dir_of(model) / "tuned" / args.subreddit
+    if args.resume:
+        _refuse_purged_resume(settings, args.subreddit, out)
     dataset = None if args.resume else _training_dataset(ctx, args)
     result = train(
         args.subreddit,
@@ -167,6 +170,16 @@ def train_command(ctx, args: argparse.Namespace) -> int:
     ctx.print(f"model card: {out / 'README.md'}")
     ctx.print(f'use it: [[subreddits]] name = "{args.subreddit}", model = {{ name = "{out}" }}')
     return 0
+
+
+def _refuse_purged_resume(settings: Any, subreddit: str, out: Path) -> None:
+    """A run resumed after some of its frozen pairs were deleted on Reddit would train on them:
+    they are deleted with the rest of its frozen pairs, and the resume is refused."""
+    frozen, _, _, _ = load_run(out, subreddit)
+    purged = store_purged_pairs(settings, frozen)
+    if purged:
+        forget_purged(out, len(purged))
+        load_run(out, subreddit)  # raises: the run can no longer resume, and why
 
 
 def _training_dataset(ctx, args: argparse.Namespace) -> Dataset:

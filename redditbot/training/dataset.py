@@ -318,6 +318,48 @@ def require_training_allowed(settings: Any, subreddit: str) -> dict[str, Any]:
     return {"training_allowed": True, "subreddit": table.name, "source": source}
 
 
+def purged_pairs(session: Session, pairs: Iterable[Pair]) -> list[str]:
+    """The ``reply_id`` of each pair holding text purged from the store since it was built
+    (deleted on Reddit since): its reply, its thread, or a comment of the chain above it."""
+    pairs = list(pairs)
+    subreddits = {p.context.subreddit.lower() for p in pairs}
+    query = select(CommentRow.fullname, CommentRow.parent_fullname, CommentRow.purged_at).where(
+        func.lower(CommentRow.subreddit).in_(subreddits)
+    )
+    parents, purged = {}, set()
+    for fullname, parent, purged_at in session.execute(query):
+        parents[fullname] = parent
+        if purged_at is not None:
+            purged.add(fullname)
+    threads = select(SubmissionRow.fullname).where(SubmissionRow.purged_at.is_not(None))
+    purged.update(
+        session.scalars(threads.where(SubmissionRow.fullname.in_({p.thread for p in pairs})))
+    )
+    found = []
+    for pair in pairs:
+        chain, name = [], pair.reply_id  # up to the thread: a top comment's parent is the t3
+        while name is not None and name not in chain:
+            chain.append(name)
+            name = parents.get(name)
+        if purged.intersection(chain):
+            found.append(pair.reply_id)
+    return found
+
+
+def store_purged_pairs(settings: Any, dataset: Dataset) -> list[str]:
+    """``purged_pairs`` of ``dataset``, read from the configured store (read-only)."""
+    from redditbot.store.engine import make_engine, session_factory
+    from redditbot.store.migrate import require_current_schema
+
+    engine = make_engine(settings.database.url, read_only=True)
+    try:
+        require_current_schema(engine)
+        with session_factory(engine)() as session:
+            return purged_pairs(session, (*dataset.train, *dataset.validation))
+    finally:
+        engine.dispose()
+
+
 def load_store_dataset(
     settings: Any, subreddit: str, *, validation_fraction: float, seed: int
 ) -> Dataset:

@@ -141,10 +141,25 @@ def load_run(out_dir: Path, subreddit: str) -> tuple[Dataset, TrainConfig, str, 
             f"{out_dir} holds a run for r/{info['subreddit']}, not r/{subreddit}; "
             "check --out and --subreddit"
         )
+    if info.get("purged"):
+        raise ConfigError(
+            f"the run in {out_dir} can no longer resume: {info['purged']['pairs']} of its frozen "
+            "pairs were deleted on Reddit after it started, and its frozen pairs were deleted "
+            "with them; start a new run (another --out, or remove this directory)"
+        )
     if not (out_dir / DATASET_FILE).is_file():
         raise ConfigError(f"the run in {out_dir} has finished: there is nothing to resume")
     dataset = read_dataset(out_dir / DATASET_FILE, info["subreddit"])
     return dataset, TrainConfig(**info["config"]), info["persona"], info["base"]
+
+
+def forget_purged(out_dir: Path, pairs: int) -> None:
+    """The frozen pairs of the run in ``out_dir`` hold ``pairs`` deleted on Reddit since: they
+    are deleted (a stored copy of users' text), and the run is marked as one that cannot resume
+    (without them it would not be the same run)."""
+    info = run_info(out_dir)
+    write_json(out_dir / RUN_FILE, info | {"purged": {"pairs": pairs}})
+    (out_dir / DATASET_FILE).unlink(missing_ok=True)
 
 
 def run_info(out_dir: Path) -> dict[str, Any]:
