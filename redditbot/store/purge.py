@@ -40,7 +40,6 @@ from sqlalchemy import (
     Text,
     cast,
     delete,
-    false,
     func,
     or_,
     select,
@@ -64,6 +63,7 @@ PURGED = "[purged]"
 PURGED_PROMPT = "[purged: the comment this answered was deleted on Reddit]"
 DELETED_NAME = "[deleted]"
 MIN_FRAGMENT = 8  # shorter lines are too common to find copies of by text
+TERMS_A_QUERY = 200  # LIKE conditions in one statement (SQLite's parser allows 1000 deep)
 # What Reddit (and the purge) put in place of gone text and names: never a copy to look for.
 PLACEHOLDERS = frozenset({"[deleted]", "[removed]", "[ removed by reddit ]", PURGED})
 # Text columns that name things rather than hold text (model names, where Reddit put it).
@@ -330,12 +330,21 @@ def _copy_columns(table: Table) -> list[Column[Any]]:
 
 def _scrub_copies(session: Session, what: Purged, run: PurgeCounts, now: datetime) -> None:
     """Scrub every table's copies: the rows tied to a purged item and every row holding one."""
+    quoting = _ids(
+        _matching(
+            session, select(GenerationRow.job_id), _terms(GenerationRow.prompt, what, names=False)
+        )
+    )
+    in_thread = or_(ReplyJob.target_fullname.in_(what.targets),
+                    ReplyJob.link_fullname.in_(what.threads))  # fmt: skip
     ties = Ties(
         targets=what.targets,
-        answered=set(session.scalars(select(ReplyJob.id).where(_answers(what)))),
-        replies=set(session.scalars(select(ReplyJob.id).where(_tied_reply_jobs(what)))),
-        posts=set(
-            session.scalars(select(PostJob.id).where(_holds(PostJob.prompt, what, names=False)))
+        answered=set(
+            session.scalars(select(ReplyJob.id).where(ReplyJob.target_fullname.in_(what.targets)))
+        ),
+        replies=set(session.scalars(select(ReplyJob.id).where(in_thread))) | quoting,
+        posts=_ids(
+            _matching(session, select(PostJob.id), _terms(PostJob.prompt, what, names=False))
         ),
     )
     for table in Base.metadata.sorted_tables:
@@ -369,47 +378,58 @@ class Ties:
         return found
 
 
-def _answers(what: Purged) -> ColumnElement[bool]:
-    return ReplyJob.target_fullname.in_(what.targets)
-
-
-def _tied_reply_jobs(what: Purged) -> ColumnElement[bool]:
-    quoting = select(GenerationRow.job_id).where(_holds(GenerationRow.prompt, what, names=False))
-    return or_(_answers(what), ReplyJob.link_fullname.in_(what.threads), ReplyJob.id.in_(quoting))
-
-
-def _holds(column: Any, what: Purged, *, names: bool = True) -> ColumnElement[bool]:
+def _terms(column: Any, what: Purged, *, names: bool = True) -> list[ColumnElement[bool]]:
     """``column`` holds a copy: one of the probes, a purged slug, a deleted account's name (or
-    with ``names=False``: a copy of the purged text itself)."""
+    with ``names=False``: a copy of the purged text itself), one condition each."""
     text = cast(column, Text)
     found = [text.contains(p, autoescape=True) for p in what.patterns(slugs=names)]
     if names:
         found += [func.lower(text).contains(n.lower(), autoescape=True) for n in what.accounts]
-    return or_(*found) if found else false()
+    return found
+
+
+def _matching(session: Session, query: Any, terms: Sequence[ColumnElement[bool]]) -> set[Any]:
+    """``query``'s rows (as tuples) that meet any of ``terms``, asked ``TERMS_A_QUERY`` at a
+    time (SQLite parses an OR of n terms n deep and refuses more than 1000)."""
+    found: set[Any] = set()
+    for start in range(0, len(terms), TERMS_A_QUERY):
+        chunk = or_(*terms[start : start + TERMS_A_QUERY])
+        found.update(tuple(row) for row in session.execute(query.where(chunk)))
+    return found
+
+
+def _ids(found: set[Any]) -> set[int]:
+    return {row[0] for row in found}
 
 
 def _scrub_table(
     session: Session, table: Table, columns: list[Column[Any]], what: Purged, ties: Ties, now
 ) -> int:
-    holds = [_holds(column, what) for column in columns]
-    where = or_(*holds, *ties.conditions(table))
+    key = list(table.primary_key.columns)
+    keys = select(*key)
     own = table.name in ("comments", "submissions")
-    if own:  # others' words are theirs (still on Reddit); the bot's own are scrubbed; and slugs
-        where = (table.c.bot_account.is_not(None) & where) | _holds(table.c.permalink, what)
+    # Others' words are theirs (still on Reddit): in their rows only the slugs go; the bot's own
+    # rows are scrubbed like any copy.
+    holds = [t for column in columns for t in _terms(column, what)]
+    found = _matching(session, keys.where(table.c.bot_account.is_not(None)) if own else keys, holds)
+    if own:
+        found |= _matching(session, keys, _terms(table.c.permalink, what))
+    for condition in ties.conditions(table):
+        found.update(tuple(row) for row in session.execute(keys.where(condition)))
     ties_by = [table.c[n] for n in ("id", "fullname", "target_fullname", "job_id") if n in table.c]
     extra = [table.c.bot_account] if own else []
-    key = list(table.primary_key.columns)
     wanted = list({c.name: c for c in [*key, *columns, *ties_by, *extra]}.values())
     changed = 0
-    for found in session.execute(select(*wanted).where(where)).all():
-        values = found._mapping
+    for names in sorted(found, key=str):
+        where = [column == name for column, name in zip(key, names, strict=True)]
+        values = session.execute(select(*wanted).where(*where)).one()._mapping
         scrub = columns if not own or values["bot_account"] else [table.c.permalink]
         changes = _scrubbed(table, scrub, values, what, ties)
         if not changes:
             continue
         if own and set(changes) - {"permalink"}:
             changes["purged_at"] = now  # the bot's own text: a refresh must not store it again
-        session.execute(table.update().where(*[c == values[c.name] for c in key]).values(**changes))
+        session.execute(table.update().where(*where).values(**changes))
         changed += 1
     return changed
 

@@ -362,6 +362,21 @@ def test_an_item_that_arrives_deleted_has_no_text_to_look_for(session) -> None:
     assert prompt == "u/[deleted] replied:\n> [deleted]\n> [removed]"
 
 
+def test_a_deleted_account_with_many_comments_is_purged_in_one_go(session) -> None:
+    """1200 comments: 2400 things to look for in each column, more than SQLite takes at once."""
+    for i in range(1200):
+        session.add(CommentRow(fullname=f"t1_m{i}", subreddit="learnpython", link_fullname="t3_o",
+                               parent_fullname="t3_o", author="mallory", created_utc=1.0,
+                               body=f"Mallory's comment number {i}, all her own."))  # fmt: skip
+    job = _job(session, target="t1_x6", link_fullname="t3_other")
+    _generation(session, job, "u/mallory: Mallory's comment number 1199, all her own.")
+    session.flush()
+    counts = purge.purge(session, {"t1_m0": "account_deleted"}, NOW)
+    assert counts.comments == 1200 and counts.copies == {"generations": 1}
+    [prompt] = session.scalars(select(GenerationRow.prompt))
+    assert prompt == "u/[deleted]: [purged]"
+
+
 def test_a_second_purge_of_the_same_items_changes_nothing(session) -> None:
     for place in PLACES.values():
         place(session)
