@@ -88,6 +88,15 @@ def test_an_unknown_option_is_a_usage_error() -> None:
     assert exited.value.code == EXIT_USAGE
 
 
+@pytest.mark.parametrize("command", [["posts", "list"], ["history"]])
+def test_an_unknown_status_is_a_usage_error_naming_the_states(command, capsys) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.main([*command, "--status", "pendng_review"], err=io.StringIO())
+    err = capsys.readouterr().err  # argparse writes usage errors to sys.stderr
+    assert exited.value.code == EXIT_USAGE
+    assert "'pendng_review'" in err and "pending_review" in err and "Traceback" not in err
+
+
 def test_a_broken_config_file_exits_78(tmp_path: Path) -> None:
     config = tmp_path / "bot.toml"
     config.write_text("[reddit\n")

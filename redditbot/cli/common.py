@@ -7,11 +7,15 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from redditbot.domain import Status
 from redditbot.errors import EXIT_USAGE
 from redditbot.store.migrate import current_sessions
 
 if TYPE_CHECKING:
     from redditbot.cli import Context
+
+# The states a listing can be narrowed to (`--status`): a typo is a usage error, not an empty table.
+STATUSES = [status.value for status in Status]
 
 
 def sessions(ctx: Context) -> sessionmaker[Session]:

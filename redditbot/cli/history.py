@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from redditbot.cli.common import STATUSES
 from redditbot.store import history
 from redditbot.textable import add_json_option, render_rows
 
@@ -26,7 +27,13 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 def _add_history(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("history", help="show recent reply jobs and what was posted")
     parser.add_argument("--subreddit", "-r", help="only this subreddit")
-    parser.add_argument("--status", "-s", help="only this status (posted, skipped, rejected, …)")
+    parser.add_argument(
+        "--status",
+        "-s",
+        choices=STATUSES,
+        metavar="STATUS",
+        help="only this status (one of: %(choices)s)",
+    )
     parser.add_argument("--since", help="only jobs created since: 30m, 24h, 7d or an ISO date")
     parser.add_argument("--limit", "-n", type=int, default=20, help="at most this many rows")
     add_json_option(parser)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from redditbot.cli.common import sessions
+from redditbot.cli.common import STATUSES, sessions
 from redditbot.cli.review import decide
 from redditbot.domain import Status
 from redditbot.store import queries
@@ -20,7 +20,12 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     posts = subparsers.add_parser("posts", help="list original posts; approve or reject held ones")
     actions = posts.add_subparsers(dest="posts_command", metavar="ACTION")
     listing = actions.add_parser("list", help="the newest post jobs (the default)")
-    listing.add_argument("--status", help="only jobs in this state, e.g. pending_review")
+    listing.add_argument(
+        "--status",
+        choices=STATUSES,
+        metavar="STATUS",
+        help="only jobs in this state, e.g. pending_review (one of: %(choices)s)",
+    )
     listing.add_argument("--limit", type=int, default=20, help="how many (default 20)")
     add_json_option(listing)
     listing.set_defaults(handler=posts_list)
