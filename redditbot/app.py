@@ -323,6 +323,9 @@ class Bot:
         intervals = self.settings.scheduler
         for name in stages:
             self.scheduler.add(name, self.stages[name].run_once, interval_of(intervals, name))
+        if "generate" in stages:  # continuous: a run looks at the queue until the next one
+            generate = self.stages["generate"]
+            generate.linger = max(0.0, interval_of(intervals, "generate") - 2 * generate.poll)
         # the scheduler runs it at once (start-up), then every clock_check_interval
         self.scheduler.add("clock_check", self.clock_check.run_once, intervals.clock_check_interval)
         self.scheduler.start()

@@ -191,7 +191,10 @@ class GenerationSettings(Section):
         "the decoder, where a mention claimed later cannot overtake it)",
     )
     poll_interval: float = Field(
-        0.5, gt=0, description="continuous: seconds between looks at the queue while generating"
+        0.5,
+        gt=0,
+        description="continuous: seconds between looks at the queue (while generating, and in "
+        "the daemon also while idle, until the stage's next run)",
     )
 
 

@@ -75,6 +75,10 @@ class GenerateStage:
         self.account, self.owner = account, owner
         self.batch, self.lease, self.max_failures = batch, lease, max_failures
         self.continuous, self.rows, self.poll = continuous, rows or batch, poll
+        # continuous: seconds a run goes on looking at the queue with nothing in flight (the
+        # daemon sets its interval, so the stage claims a job within ``poll`` of its arrival
+        # rather than at its next run; 0, as in a one-off run, ends a run when it is idle)
+        self.linger = 0.0
         self._in_flight: dict[Future, tuple[int, int]] = {}  # a job's generation → (id, rows)
         self._pool: ThreadPoolExecutor | None = None
         self._draining = threading.Event()
@@ -104,13 +108,21 @@ class GenerateStage:
 
         A job whose generation failed is not claimed again in the same run: it is retried at
         the next run, as it would be after a fixed batch."""
-        deadline, done, failed, error = time.monotonic() + RUN_LIMIT_S, 0, set(), None
+        started = time.monotonic()
+        deadline, done, failed, error = started + RUN_LIMIT_S, 0, set(), None
         while True:
             free = self.rows - sum(rows for _, rows in self._in_flight.values())
             if free > 0 and error is None and not self._draining.is_set():
                 self._dispatch(free, failed)
-            if not self._in_flight or time.monotonic() > deadline:
+            now = time.monotonic()
+            idle = not self._in_flight
+            if now > deadline or (idle and (now >= started + self.linger or error is not None)):
                 break
+            if idle:  # lingering: the next look at the queue, unless drain() comes first
+                self._draining.wait(self.poll)
+                if self._draining.is_set():
+                    break
+                continue
             finished, _ = wait(list(self._in_flight), self.poll, return_when=FIRST_COMPLETED)
             for future in finished:
                 with self._lock:

@@ -238,6 +238,25 @@ def test_drain_claims_nothing_more_and_waits_for_what_is_in_flight(sessions) -> 
     assert generate.run_once() == 0 and len(generator.calls) == 1
 
 
+def test_a_lingering_run_claims_a_job_that_arrives_while_it_is_idle(sessions) -> None:
+    targets = store_thread(sessions, 2)
+    generator = GatedGenerator()
+    generate = stage(sessions, generator)
+    assert generate.run_once() == 0  # a one-off run (linger 0) ends at once when idle
+    generate.linger = WAIT
+    runner, result = run_in_background(generate)
+    time.sleep(0.2)  # idle, looking at the queue
+    late = queue(sessions, targets[0], trigger="mention")
+    assert generator.has_started(late).wait(WAIT)  # claimed by the run already going
+    deadline = time.monotonic() + WAIT
+    while jobs(sessions)[late].status != "drafted" and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert jobs(sessions)[late].status == "drafted" and runner.is_alive()
+    assert generate.drain(timeout=WAIT)  # drain ends the lingering at once
+    runner.join(5)
+    assert not runner.is_alive() and result == [1]
+
+
 # --------------------------------------------------------------------------- the real model
 
 
