@@ -398,18 +398,18 @@ class Bot:
         ran out, or, at start-up on SQLite (``everyone``), all of them: they belong to a dead
         process."""
         now = self.clock()
-        stuck = 0
         with self.sessions.begin() as session:
-            for model in JOB_MODELS:
-                query = select(model).where(
-                    model.account == self.account, model.status == Status.GENERATING
+            return sum(
+                queries.requeue_stuck_generating(
+                    session,
+                    model,
+                    account=self.account,
+                    now=now,
+                    reason="lease_released",
+                    everyone=everyone,
                 )
-                if not everyone:
-                    query = query.where(model.lease_expires_at < queries.db_now(session))
-                for job in session.scalars(query):
-                    queries.move(job, Status.QUEUED, now=now, reason="lease_released")
-                    stuck += 1
-        return stuck
+                for model in JOB_MODELS
+            )
 
     def release_feed_leases(self, *, everyone: bool) -> None:
         """Hand back feed and selector leases: ours on shutdown, all at start-up on SQLite."""

@@ -29,7 +29,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import datetime, time, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from redditbot.config import Settings
@@ -298,20 +298,8 @@ class PostWriter:
 
     def _requeue_abandoned(self, session: Session, now: datetime) -> None:
         """Jobs left in ``generating`` by a crash go back to the queue once their lease ends."""
-        session.execute(
-            update(PostJob)
-            .where(
-                PostJob.account == self.account,
-                PostJob.status == Status.GENERATING,
-                PostJob.lease_expires_at < queries.db_now(session),
-            )
-            .values(
-                status=Status.QUEUED,
-                lease_owner=None,
-                lease_expires_at=None,
-                reason="generation_abandoned",
-                updated_at=now,
-            )
+        queries.requeue_stuck_generating(
+            session, PostJob, account=self.account, now=now, reason="generation_abandoned"
         )
 
     def request(self, session: Session, job: PostJob) -> GenerationRequest:

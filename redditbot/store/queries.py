@@ -296,6 +296,28 @@ def end_lease(session: Session, model: type[Job], job_id: int, owner: str) -> No
     )
 
 
+def requeue_stuck_generating(
+    session: Session,
+    model: type[Job],
+    *,
+    account: str,
+    now: datetime,
+    reason: str,
+    everyone: bool = False,
+) -> int:
+    """Jobs of ``model`` left in ``generating`` go back to ``queued`` with ``reason``: those
+    whose lease ran out on the database's clock, or all of them (``everyone``: at start-up on
+    SQLite they belong to a dead process). Returns how many."""
+    query = select(model).where(model.account == account, model.status == Status.GENERATING)
+    if not everyone:
+        query = query.where(model.lease_expires_at < db_now(session))
+    stuck = 0
+    for job in session.scalars(query):
+        move(job, Status.QUEUED, now=now, reason=reason)
+        stuck += 1
+    return stuck
+
+
 def jobs_in_posting(
     session: Session,
     *,
