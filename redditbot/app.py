@@ -49,6 +49,17 @@ log = logging.getLogger(__name__)
 STAGE_ORDER = ("listen", "select", "generate", "moderate", "post", *POST_STAGES, "housekeeping")
 # Names ``--stages`` also takes for several stages at once.
 STAGE_GROUPS = {"submit": POST_STAGES}
+# Who hands work to whom (``[scheduler] chain``): a run that handled something wakes these.
+# Moderation sends a rejected draft back to be generated again.
+HANDOVERS = (
+    ("listen", "select"),
+    ("select", "generate"),
+    ("generate", "moderate"),
+    ("moderate", "post"),
+    ("moderate", "generate"),
+    *zip(POST_STAGES, POST_STAGES[1:]),
+    ("moderate_posts", "write_posts"),
+)
 JOB_MODELS: tuple[type[Job], ...] = (ReplyJob, PostJob)  # every table of things to write
 
 
@@ -326,11 +337,23 @@ class Bot:
         if "generate" in stages:  # continuous: a run looks at the queue until the next one
             generate = self.stages["generate"]
             generate.linger = max(0.0, interval_of(intervals, "generate") - 2 * generate.poll)
+        if intervals.chain:
+            self.chain(stages)
         # the scheduler runs it at once (start-up), then every clock_check_interval
         self.scheduler.add("clock_check", self.clock_check.run_once, intervals.clock_check_interval)
         self.scheduler.start()
         self.started = True
         log.info("redditbot started as %s (account %s)", self.owner, self.account)
+
+    def chain(self, stages: Sequence[str]) -> None:
+        """Wake each stage that this process runs as soon as the one before it hands it work
+        (``HANDOVERS``); a continuous generate stage wakes moderation at each draft, not at the
+        end of its run."""
+        for upstream, downstream in HANDOVERS:
+            if upstream in stages and downstream in stages:
+                self.scheduler.chain(upstream, downstream)
+        if "generate" in stages and "moderate" in stages:
+            self.stages["generate"].on_drafted = lambda: self.scheduler.wake("moderate")
 
     @property
     def clock_problems(self) -> list[str]:

@@ -158,6 +158,13 @@ class SchedulerSettings(Section):
     post_interval: float = Field(5.0, gt=0)
     housekeeping_interval: float = Field(600.0, gt=0)
     submit_interval: float = Field(60.0, gt=0)
+    chain: bool = Field(
+        True,
+        description="a stage that handled something wakes the next one in this process at once "
+        "(listen → select → generate → moderate → post, and the post stages in turn), so the "
+        "intervals bound the wait only for work from other processes; false: every stage waits "
+        "for its own interval",
+    )
     job_lease: float = Field(
         600.0, gt=0, description="seconds an instance holds a claimed job before others may take it"
     )

@@ -2,10 +2,16 @@
 
 Every job goes through one error handler, so no exception in a stage stops the daemon; a job
 never overlaps itself (``max_instances=1``) and missed runs are coalesced into one.
+
+Stages can be chained (``chain``): when a run of one handled something, the next runs at once
+rather than at its next interval, so an item goes down the pipeline without waiting for each
+stage's tick. A job woken while it runs runs once more when that run ends (what woke it may
+have come too late for the run in progress), never twice at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
@@ -30,6 +36,8 @@ class StageJob:
     last_error: str | None = None
     handled: int = 0
     busy: threading.Lock = field(default_factory=threading.Lock)
+    then: tuple[str, ...] = ()  # jobs to wake when a run of this one handled something
+    again: bool = False  # woken during a run: run once more when it ends
 
 
 class Scheduler:
@@ -63,6 +71,25 @@ class Scheduler:
                 next_run_time=utcnow(),
             )
 
+    def chain(self, upstream: str, downstream: str) -> None:
+        """Wake ``downstream`` whenever a run of ``upstream`` handled something (both added)."""
+        job = self.jobs[upstream]
+        if downstream not in job.then:
+            job.then += (downstream,)
+
+    def wake(self, name: str) -> None:
+        """Run the named job as soon as possible instead of at its next interval; if it is
+        running, once more when that run ends. Jobs run only when asked, unknown names and a
+        scheduler that is not running are left alone. Safe from any thread."""
+        job = self.jobs.get(name)
+        if job is None or not job.interval or not self._scheduler.running:
+            return
+        from apscheduler.jobstores.base import JobLookupError
+
+        job.again = True  # before the wake-up: a run that starts after it clears it
+        with contextlib.suppress(JobLookupError):  # removed meanwhile (shutting down)
+            self._scheduler.modify_job(name, next_run_time=utcnow())
+
     def __contains__(self, name: str) -> bool:
         return name in self.jobs
 
@@ -72,8 +99,9 @@ class Scheduler:
         return self.run_job(self.jobs[name])
 
     def run_job(self, job: StageJob) -> int:
-        """Run one job through the error handler; never raises."""
+        """Run one job through the error handler, then wake what it feeds; never raises."""
         with job.busy:
+            job.again = False  # this run sees everything committed before it started
             job.runs += 1
             try:
                 handled = job.run()
@@ -81,9 +109,15 @@ class Scheduler:
                 job.failures += 1
                 job.last_error = f"{type(exc).__name__}: {exc}"
                 self._on_error(job.name, exc)
-                return 0
+                handled = 0
             job.handled += handled
-            return handled
+            again = job.again
+        if handled:
+            for name in job.then:
+                self.wake(name)
+        if again:  # woken while running (the wake-up itself was skipped: max_instances)
+            self.wake(job.name)
+        return handled
 
     def start(self) -> None:
         self._scheduler.start()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from redditbot.scheduler import Scheduler
 
 
@@ -53,3 +55,69 @@ def test_run_now_waits_for_a_run_in_progress() -> None:
     first.join(5)
     second.join(5)
     assert scheduler.jobs["stage"].runs == 2
+
+
+@pytest.mark.parametrize("chained", [True, False])
+def test_a_stage_that_handled_something_wakes_the_next_one_at_once(chained: bool) -> None:
+    """Chained, the downstream job runs right after the upstream one handled work, although
+    its own interval is an hour; unchained, it waits for its interval."""
+    scheduler = Scheduler(lambda name, exc: None)
+    feed = iter([0, 0, 1])  # the third run of the upstream job hands work over
+    downstream_runs = threading.Semaphore(0)
+    scheduler.add("up", lambda: next(feed, 0), interval=0.1)
+    scheduler.add("down", lambda: downstream_runs.release() or 0, interval=3600)
+    if chained:
+        scheduler.chain("up", "down")
+    scheduler.start()
+    try:
+        assert downstream_runs.acquire(timeout=5)  # its first run, at start
+        woken = downstream_runs.acquire(timeout=2)
+    finally:
+        scheduler.shutdown(wait=True)
+    assert woken is chained
+    assert scheduler.jobs["up"].runs >= 3
+
+
+def test_a_stage_woken_while_it_runs_runs_once_more_after() -> None:
+    """Work handed over during a run may have come too late for it: one more run follows, not
+    one beside it (a job never overlaps itself)."""
+    scheduler = Scheduler(lambda name, exc: None)
+    inside, release, second = threading.Event(), threading.Event(), threading.Event()
+    running: list[int] = []
+
+    def stage() -> int:
+        running.append(1)
+        assert len(running) == 1, "two runs of one job at once"
+        if inside.is_set():
+            second.set()
+        inside.set()
+        release.wait(5)
+        running.pop()
+        return 0
+
+    scheduler.add("stage", stage, interval=3600)
+    scheduler.start()
+    try:
+        assert inside.wait(5)  # the first run, at start, is in progress
+        scheduler.wake("stage")
+        assert not second.wait(0.5)  # not beside the run in progress
+        release.set()
+        assert second.wait(5)  # but right after it
+    finally:
+        release.set()
+        scheduler.shutdown(wait=True)
+    assert scheduler.jobs["stage"].runs == 2
+
+
+def test_waking_leaves_jobs_run_only_when_asked_and_unknown_names_alone() -> None:
+    scheduler = Scheduler(lambda name, exc: None)
+    calls: list[str] = []
+    scheduler.add("asked", lambda: calls.append("asked") or 0)
+    scheduler.start()
+    try:
+        scheduler.wake("asked")
+        scheduler.wake("missing")
+        threading.Event().wait(0.3)
+    finally:
+        scheduler.shutdown(wait=True)
+    assert calls == []

@@ -79,6 +79,7 @@ class GenerateStage:
         # daemon sets its interval, so the stage claims a job within ``poll`` of its arrival
         # rather than at its next run; 0, as in a one-off run, ends a run when it is idle)
         self.linger = 0.0
+        self.on_drafted: Callable[[], None] | None = None  # after each commit that stored drafts
         self._in_flight: dict[Future, tuple[int, int]] = {}  # a job's generation → (id, rows)
         self._pool: ThreadPoolExecutor | None = None
         self._draining = threading.Event()
@@ -227,6 +228,7 @@ class GenerateStage:
         now = self.clock()
         by_key = {g.key: g for g in generations}
         failures = failures or {}
+        drafted = 0
         with self.sessions.begin() as session:
             for job in jobs:
                 row = session.get(ReplyJob, job.id)
@@ -242,6 +244,9 @@ class GenerateStage:
                     continue
                 session.add(generation_row(job.id, generation, now))
                 queries.move(row, Status.DRAFTED, now=now)
+                drafted += 1
+        if drafted and self.on_drafted is not None:  # committed: what is woken can see them
+            self.on_drafted()
 
     def _release(self, jobs: list[ReplyJob], *, count_failure: bool, reason: str = "") -> None:
         now = self.clock()
