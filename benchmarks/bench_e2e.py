@@ -10,7 +10,9 @@ process (so its peak RSS is its own), one after the other on the same load, in t
   its end before the next is claimed (``[generation] continuous = false``);
 - ``continuous``: jobs claimed as they come and joining the running batch between decoding
   steps, within a budget of ``--batch`` rows (``[generation] continuous = true``);
-- ``one``: fixed batches of one job (optional: ``--modes one,fixed,continuous``).
+- ``one``: fixed batches of one job (optional: ``--modes one,fixed,continuous``);
+- ``unchained``: fixed batches, and every stage waiting for its own interval
+  (``[scheduler] chain = false``): the daemon as it was before stages woke each other.
 
 Every rate in ``--rates`` runs every mode, modes interleaved per rate so that the machine's other
 load weighs on them alike. After the load stops the bot runs on until every mention is answered
@@ -60,7 +62,7 @@ from redditbot.store.models import (  # noqa: E402
     SelectionDecision,
 )
 
-MODES = ("one", "fixed", "continuous")
+MODES = ("one", "unchained", "fixed", "continuous")
 
 
 def mention(world: World, threads: list[str], born: dict[str, float], rng: random.Random) -> None:
@@ -93,8 +95,14 @@ def run(mode: str, rate: float, args: argparse.Namespace, workdir: Path) -> dict
         )
         model = settings.model.model_copy(update={"batch_size": 1 if mode == "one" else args.batch})
         generation = settings.generation.model_copy(update={"continuous": mode == "continuous"})
+        scheduler = settings.scheduler.model_copy(update={"chain": mode != "unchained"})
         settings = settings.model_copy(
-            update={"model": model, "selection": only_mentions, "generation": generation}
+            update={
+                "model": model,
+                "selection": only_mentions,
+                "generation": generation,
+                "scheduler": scheduler,
+            }
         )
         migrate.upgrade(db_url)
         bot = Bot(settings)
@@ -135,15 +143,18 @@ def run(mode: str, rate: float, args: argparse.Namespace, workdir: Path) -> dict
         "latency_p95_s": round(percentile(latencies, 95), 2) if latencies else None,
         "moderation_pass": _share(verdicts.count("approve"), len(verdicts)),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "phases_p50_s": phases,
+        "phases_p50_s": {leg: median for leg, (median, _) in phases.items()},
+        "phases_p95_s": {leg: p95 for leg, (_, p95) in phases.items()},
         "jobs": states,
     }
 
 
-def _phases(bot: Bot, born: dict[str, float], posted: dict[str, float]) -> dict[str, float]:
-    """Median seconds of each leg of a posted reply's way: mention → job (listen, select), job
-    → its last draft (waiting for generate, generating; a rejected draft's retries included),
-    draft → posted (moderate, post)."""
+def _phases(
+    bot: Bot, born: dict[str, float], posted: dict[str, float]
+) -> dict[str, tuple[float, float]]:
+    """Median and p95 seconds of each leg of a posted reply's way: mention → job (listen,
+    select), job → its last draft (waiting for generate, generating; a rejected draft's
+    retries included), draft → posted (moderate, post)."""
     with bot.sessions() as session:
         rows = session.execute(
             select(ReplyJob.target_fullname, ReplyJob.created_at, GenerationRow.created_at).join(
@@ -160,7 +171,11 @@ def _phases(bot: Bot, born: dict[str, float], posted: dict[str, float]) -> dict[
             legs["to_job"].append(job_at[target] - born[target])
             legs["to_draft"].append(draft_at[target] - job_at[target])
             legs["to_posted"].append(at - draft_at[target])
-    return {leg: round(statistics.median(v), 2) for leg, v in legs.items() if v}
+    return {
+        leg: (round(statistics.median(v), 2), round(percentile(sorted(v), 95), 2))
+        for leg, v in legs.items()
+        if v
+    }
 
 
 def _settled(bot: Bot, born: dict[str, float]) -> int:
@@ -203,7 +218,9 @@ def main() -> int:
     parser.add_argument(
         "--rates", default="0.3,0.1667", help="mentions a second, comma-separated (0.1667: 10/min)"
     )
-    parser.add_argument("--modes", default="fixed,continuous", help=f"of {', '.join(MODES)}")
+    parser.add_argument(
+        "--modes", default="unchained,fixed,continuous", help=f"of {', '.join(MODES)}"
+    )
     parser.add_argument("--batch", type=int, default=16, help="batch size / row budget")
     parser.add_argument("--burst", type=int, default=0, help="saturation runs: N mentions at once")
     parser.add_argument(
@@ -237,20 +254,23 @@ def main() -> int:
 
 
 def _compare(results: list[dict]) -> list[str]:
-    """Continuous against fixed batches under the same load, as ratios."""
+    """Continuous against fixed batches (chained, and unchained) under the same load, as
+    ratios."""
     lines = []
     by_load: dict[float, dict[str, dict]] = {}
     for row in results:
         if "error" not in row:
             by_load.setdefault(row["rate_per_s"], {})[row["mode"]] = row
-    for rate, rows in by_load.items():
-        fixed, cont = rows.get("fixed"), rows.get("continuous")
+    bases = ("fixed", "unchained")
+    pairs = [(load, base, rows) for load, rows in by_load.items() for base in bases]
+    for rate, base, rows in pairs:
+        fixed, cont = rows.get(base), rows.get("continuous")
         if not (fixed and cont):
             continue
         load = f"{rate}/s" if rate else "burst"
         p50 = _ratio(cont["latency_p50_s"], fixed["latency_p50_s"])
         lines.append(
-            f"{load}: continuous / fixed p50 x{p50}"
+            f"{load}: continuous / {base} p50 x{p50}"
             f", p95 x{_ratio(cont['latency_p95_s'], fixed['latency_p95_s'])}, throughput "
             f"x{_ratio(cont['replies_per_min'], fixed['replies_per_min'])}, peak RSS "
             f"{cont['peak_rss_mib']} vs {fixed['peak_rss_mib']} MiB, moderation pass "

@@ -17,7 +17,7 @@ BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_e2e.py"
 def test_bench_e2e_compares_fixed_batches_with_continuous_generation(tmp_path) -> None:
     out = tmp_path / "e2e.json"
     command = [sys.executable, str(BENCH), "--duration", "6", "--rates", "0.5", "--batch", "4"]
-    command += ["--drain", "240", "--json", str(out)]
+    command += ["--drain", "240", "--json", str(out), "--modes", "fixed,continuous"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
     report = json.loads(out.read_text())
@@ -30,6 +30,9 @@ def test_bench_e2e_compares_fixed_batches_with_continuous_generation(tmp_path) -
         assert 0 < row["latency_p50_s"] <= row["latency_p95_s"] < 240
         assert row["replies_per_min"] > 0 and 0 <= row["moderation_pass"] <= 1
         assert row["peak_rss_mib"] > 100  # its own process: at least a model's worth
+        legs = ("to_job", "to_draft", "to_posted")
+        for leg in legs:
+            assert 0 <= row["phases_p50_s"][leg] <= row["phases_p95_s"][leg], row
     [line] = report["comparisons"]
     assert line.startswith("0.5/s: continuous / fixed p50 x") and "peak RSS" in line
     assert line in done.stdout
