@@ -20,6 +20,7 @@ from redditbot.domain import (
     Generation,
     GenerationRequest,
     Generator,
+    SamplingParams,
     ThreadContext,
     Verdict,
 )
@@ -61,6 +62,16 @@ class Choice:
         return None
 
 
+def try_seed(params: SamplingParams, default: int | None, tries: int) -> int | None:
+    """The seed of a job's try number ``tries`` (0: its first generation).
+
+    ``params``' own seed, or else ``default``, moved on by ``tries`` times the candidates per
+    try: candidate k of a try is seeded seed + k, so each try's candidates are new ones (a
+    stride of one would give a regeneration the candidates just rejected, all but one)."""
+    base = params.seed if params.seed is not None else default
+    return None if base is None else base + tries * max(1, params.n)
+
+
 def reply_request(
     settings: Settings,
     key: str,
@@ -68,18 +79,19 @@ def reply_request(
     *,
     few_shot: tuple[Example, ...] = (),
     seed: int | None = None,
+    tries: int = 0,
     max_new_tokens: int | None = None,
 ) -> GenerationRequest:
     """The generation request for a reply in ``context.subreddit`` (its model, persona, params).
 
-    ``seed`` is used when the configuration sets none; ``max_new_tokens`` (a subreddit's length
-    budget) only ever lowers the configured limit.
+    ``seed`` is used when the configuration sets none, and ``tries`` (the job's earlier
+    generations) moves it past their candidates' seeds (``try_seed``); ``max_new_tokens`` (a
+    subreddit's length budget) only ever lowers the configured limit.
     """
     subreddit = context.subreddit
     model = settings.model_for(subreddit)
     params = model.default_sampling()
-    if params.seed is None:
-        params = replace(params, seed=seed)
+    params = replace(params, seed=try_seed(params, seed, tries))
     if max_new_tokens is not None:
         params = replace(params, max_new_tokens=min(params.max_new_tokens, max_new_tokens))
     return GenerationRequest(

@@ -195,11 +195,11 @@ class GenerateStage:
         return not gone
 
     def _request(self, session: Session, job: ReplyJob) -> GenerationRequest:
-        # Reproducible per job and try, different on each regeneration (unless a seed is set).
-        seed = job.id * 1000 + generation_count(session, job.id)
+        # Reproducible per job and try, with new candidates on each regeneration.
         context = thread_context(session, job.target_fullname, job.subreddit)
         return reply_request(
-            self.settings, str(job.id), context, few_shot=self._few_shot(session, job), seed=seed,
+            self.settings, str(job.id), context, few_shot=self._few_shot(session, job),
+            seed=job.id * 1000, tries=generation_count(session, job.id),
             max_new_tokens=self._budget(session, job.subreddit),
         )  # fmt: skip
 

@@ -48,6 +48,7 @@ from redditbot.domain import (
     utcnow,
 )
 from redditbot.moderation import Moderator, ReplyState, verdict_to_dict
+from redditbot.pipeline.drafting import try_seed
 from redditbot.pipeline.generate import error_reason, generate_guarded
 from redditbot.pipeline.moderate import approve_or_hold, regenerate_or_reject, review_mode
 from redditbot.pipeline.post import PosterLimits, PostPolicy, Sender, oldest_first
@@ -309,7 +310,7 @@ class PostWriter:
         params = replace(
             params,
             max_new_tokens=max(params.max_new_tokens, MIN_POST_TOKENS),
-            seed=params.seed if params.seed is not None else job.id * 1000 + job.generations,
+            seed=try_seed(params, job.id * 1000, job.generations),
         )
         shots = self.posting(job.subreddit).few_shot
         return GenerationRequest(

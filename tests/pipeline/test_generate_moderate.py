@@ -145,8 +145,11 @@ def test_a_rejected_draft_is_regenerated_with_a_new_seed(sqlite_sessions, job_id
     generate.run_once()
     moderate.run_once()
     assert job(sqlite_sessions, job_id).status == "approved"
-    seeds = [r.params.seed for r in generator.requests]
-    assert seeds[0] != seeds[1]
+    first_try, second_try = generator.requests
+    n = first_try.params.n
+    assert n > 1 and second_try.params.n == n
+    # candidate k of a try is seeded seed + k: the second try's candidates are all new ones
+    assert second_try.params.seed == first_try.params.seed + n == job_id * 1000 + n
 
 
 def test_rejected_for_good_after_the_generation_budget(sqlite_sessions, job_id) -> None:

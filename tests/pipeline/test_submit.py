@@ -184,13 +184,18 @@ def test_review_mode_holds_the_post(world, sandbox, gateway, sessions, clock) ->
 
 
 def test_a_toxic_post_is_regenerated_then_rejected(world, sandbox, gateway, sessions, clock):
-    stage = make_stage(gateway, sessions, clock, ScriptedGenerator(TOXIC, TOXIC, TOXIC))
+    generator = ScriptedGenerator(TOXIC, TOXIC, TOXIC)
+    stage = make_stage(gateway, sessions, clock, generator)
     for _ in range(3):
         stage.run_once()
     [job] = jobs(sessions)
     assert job.status == "rejected" and job.reason.startswith("output:")
     assert job.generations == 3 and job.verdict["decision"] == "reject"
     assert submit_writes(sandbox) == []
+    # each try's candidates (seeded seed + k) are new ones: tries are n seeds apart
+    seeds = [request.params.seed for request in generator.requests]
+    n = generator.requests[0].params.n
+    assert seeds == [job.id * 1000 + try_ * n for try_ in range(3)]
 
 
 def test_title_rules_reject_a_linked_title(world, sandbox, gateway, sessions, clock) -> None:
