@@ -348,10 +348,13 @@ class Bot:
     def chain(self, stages: Sequence[str]) -> None:
         """Wake each stage that this process runs as soon as the one before it hands it work
         (``HANDOVERS``); a continuous generate stage wakes moderation at each draft, not at the
-        end of its run."""
+        end of its run, and a run of it in progress takes new jobs when woken, not at its next
+        poll."""
         for upstream, downstream in HANDOVERS:
             if upstream in stages and downstream in stages:
                 self.scheduler.chain(upstream, downstream)
+        if "generate" in stages:  # a continuous run in progress claims new jobs at once
+            self.scheduler.on_wake("generate", self.stages["generate"].wake)
         if "generate" in stages and "moderate" in stages:
             self.stages["generate"].on_drafted = lambda: self.scheduler.wake("moderate")
 

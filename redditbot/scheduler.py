@@ -38,6 +38,7 @@ class StageJob:
     busy: threading.Lock = field(default_factory=threading.Lock)
     then: tuple[str, ...] = ()  # jobs to wake when a run of this one handled something
     again: bool = False  # woken during a run: run once more when it ends
+    poke: Callable[[], None] | None = None  # tells a run in progress that it was woken
 
 
 class Scheduler:
@@ -77,6 +78,11 @@ class Scheduler:
         if downstream not in job.then:
             job.then += (downstream,)
 
+    def on_wake(self, name: str, poke: Callable[[], None]) -> None:
+        """Call ``poke`` whenever the named job is woken, also while it runs (a stage whose runs
+        last, such as continuous generation, can then look for the new work at once)."""
+        self.jobs[name].poke = poke
+
     def wake(self, name: str) -> None:
         """Run the named job as soon as possible instead of at its next interval; if it is
         running, once more when that run ends. Jobs run only when asked, unknown names and a
@@ -84,6 +90,8 @@ class Scheduler:
         job = self.jobs.get(name)
         if job is None or not job.interval or not self._scheduler.running:
             return
+        if job.poke is not None:
+            job.poke()
         from apscheduler.jobstores.base import JobLookupError
 
         job.again = True  # before the wake-up: a run that starts after it clears it

@@ -121,3 +121,19 @@ def test_waking_leaves_jobs_run_only_when_asked_and_unknown_names_alone() -> Non
     finally:
         scheduler.shutdown(wait=True)
     assert calls == []
+
+
+def test_a_run_in_progress_is_told_when_its_job_is_woken() -> None:
+    """A stage whose runs last (continuous generation) hears of new work during a run."""
+    scheduler = Scheduler(lambda name, exc: None)
+    inside, poked = threading.Event(), threading.Event()
+    scheduler.add("stage", lambda: inside.set() or poked.wait(5) and 0, interval=3600)
+    scheduler.on_wake("stage", poked.set)
+    scheduler.start()
+    try:
+        assert inside.wait(5)
+        scheduler.wake("stage")
+        assert poked.wait(1)
+    finally:
+        poked.set()
+        scheduler.shutdown(wait=True)

@@ -84,6 +84,7 @@ class GenerateStage:
         self._pool: ThreadPoolExecutor | None = None
         self._draining = threading.Event()
         self._lock = threading.Lock()
+        self._woken: Future = Future()  # resolved by wake(): a run's next look comes at once
 
     def run_once(self) -> int:
         if self.continuous:
@@ -93,11 +94,19 @@ class GenerateStage:
             return 0
         return self._generate(jobs, requests)
 
+    def wake(self) -> None:
+        """Continuous: new jobs are queued; a run in progress looks at the queue now rather
+        than at its next poll. Safe from any thread."""
+        with self._lock:
+            if not self._woken.done():
+                self._woken.set_result(None)
+
     def drain(self, timeout: float | None = None) -> bool:
         """Claim nothing more; wait up to ``timeout`` s for the jobs in flight (True: none left)."""
         with self._lock:
             self._draining.set()
             in_flight = list(self._in_flight)
+        self.wake()  # a lingering run ends at once
         if wait(in_flight, timeout=timeout).not_done:
             return False
         if self._pool is not None:
@@ -119,13 +128,15 @@ class GenerateStage:
             idle = not self._in_flight
             if now > deadline or (idle and (now >= started + self.linger or error is not None)):
                 break
-            if idle:  # lingering: the next look at the queue, unless drain() comes first
-                self._draining.wait(self.poll)
-                if self._draining.is_set():
-                    break
-                continue
-            finished, _ = wait(list(self._in_flight), self.poll, return_when=FIRST_COMPLETED)
-            for future in finished:
+            # the next look at the queue: after ``poll`` s, when a job ends, or when woken
+            woken = self._woken
+            finished, _ = wait([*self._in_flight, woken], self.poll, return_when=FIRST_COMPLETED)
+            if woken in finished:
+                with self._lock:
+                    self._woken = Future()
+            if self._draining.is_set() and idle:
+                break
+            for future in finished - {woken}:
                 with self._lock:
                     job_id, _ = self._in_flight.pop(future)
                 try:

@@ -257,6 +257,32 @@ def test_a_lingering_run_claims_a_job_that_arrives_while_it_is_idle(sessions) ->
     assert not runner.is_alive() and result == [1]
 
 
+def test_a_woken_run_looks_at_the_queue_at_once_idle_or_generating(sessions) -> None:
+    """With a poll of half a minute, a run in progress claims a job as soon as it is woken
+    (the scheduler wakes it when the selector queued work), and drain ends it at once."""
+    targets = store_thread(sessions, 2)
+    generator = GatedGenerator()
+    generate = stage(sessions, generator, rows=2)
+    generate.poll = generate.linger = WAIT
+    runner, result = run_in_background(generate)
+    time.sleep(0.2)  # idle: its next look at the queue is half a minute away
+    first = queue(sessions, targets[0])
+    generator.gate(first)  # stays in flight until the test opens it
+    generate.wake()
+    assert generator.has_started(first).wait(5)
+    second = queue(sessions, targets[1])
+    generate.wake()  # while the first is generating
+    assert generator.has_started(second).wait(5)
+    generator.gate(first).set()
+    deadline = time.monotonic() + WAIT
+    while jobs(sessions)[first].status != "drafted" and time.monotonic() < deadline:
+        time.sleep(0.02)
+    started = time.monotonic()
+    assert generate.drain(timeout=WAIT)
+    runner.join(5)
+    assert not runner.is_alive() and result == [2] and time.monotonic() - started < 5
+
+
 # --------------------------------------------------------------------------- the real model
 
 
