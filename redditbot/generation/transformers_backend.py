@@ -24,6 +24,7 @@ from typing import Any
 
 from redditbot.domain import Candidate, Generation, GenerationRequest
 from redditbot.errors import ConfigError, ModelNotFoundError
+from redditbot.generation import malloc
 from redditbot.generation.model_store import (
     ModelLocation,
     Progress,
@@ -346,6 +347,8 @@ class TransformersGenerator:
         # that step, which moves their rows too, and are woken after it.
         self._stepped = threading.Condition()
         self._driving = False
+        # what the steps free goes back to the system now and then (see generation.malloc)
+        self.trimmer = malloc.Trimmer()
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[Generation]:
         """Replies for all requests; returns when they are done, whatever else is decoding."""
@@ -396,6 +399,7 @@ class TransformersGenerator:
             raise
         if self._on_step is not None:
             self._on_step(decoded)
+        self.trimmer.maybe(force=not self.decoder.busy)  # at once when the batch is over
 
     def _prompt(self, request: GenerationRequest) -> str:
         budget = self._prompt_budget(request.params.max_new_tokens)
