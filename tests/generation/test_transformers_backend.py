@@ -323,3 +323,49 @@ def test_decoding_writes_into_a_preallocated_cache(loaded):
         batch.step(loaded.model, tokens)
     assert batch.cache.get_seq_length() == 4 + GREEDY.max_new_tokens - 1
     assert layer.keys.untyped_storage().data_ptr() == storage  # grown in place, never copied
+
+
+def _decode_alone(model, row, prefixes=None):
+    decoder = sampling.ContinuousDecoder(
+        model, eos_token_ids=[-1], device="cpu", max_rows=4, prefixes=prefixes
+    )
+    [pending] = decoder.submit([row])
+    while decoder.busy:
+        decoder.step()
+    return pending.result.token_ids
+
+
+def test_a_prompt_that_begins_like_a_recent_one_runs_only_its_new_tokens(loaded):
+    """The persona a subreddit's prompts share runs once; a regeneration's identical prompt
+    runs one token; and what is decoded is what it would be with nothing kept."""
+    persona = tuple(range(10, 50))
+    first = sampling.DecodeRow(0, 0, persona + (50, 51, 52, 53), GREEDY, seed=None)
+    second = sampling.DecodeRow(0, 0, persona + (60, 61, 62), GREEDY, seed=None)
+    counting = _CountingModel(loaded.model)
+    prefixes = sampling.PrefixCache()
+    kept = [_decode_alone(counting, row, prefixes) for row in (first, second, first)]
+    # one prompt: all but its last token as the prefix, then the last token on top of it
+    assert counting.prompt_passes == [(1, 43), (1, 1), (1, 2), (1, 1), (1, 1)]
+    assert prefixes.tokens_reused == 40 + 43
+    fresh = [_decode_alone(loaded.model, row) for row in (first, second, first)]
+    assert kept == fresh
+    # and the logits a prompt starts from are the ones it gets with nothing kept
+    import torch
+
+    with_kept, _ = sampling.prefill(loaded.model, [second], "cpu", prefixes)
+    alone, _ = sampling.prefill(loaded.model, [second], "cpu")
+    torch.testing.assert_close(with_kept, alone, atol=1e-4, rtol=1e-4)
+    only_first = sampling.PrefixCache()
+    only_first.put(first.prompt_ids[:-1], prefixes.entries[first.prompt_ids[:-1]])
+    with_cut, _ = sampling.prefill(loaded.model, [second], "cpu", only_first)  # 40 of its 43
+    torch.testing.assert_close(with_cut, alone, atol=1e-4, rtol=1e-4)
+
+
+def test_the_prefix_cache_keeps_at_most_its_tokens_most_recent_first(loaded):
+    prefixes = sampling.PrefixCache(max_tokens=60)
+    rows = [sampling.DecodeRow(0, 0, tuple(range(s, s + 25)), GREEDY, seed=None)
+            for s in (100, 200, 300)]  # fmt: skip
+    for row in rows:
+        _decode_alone(loaded.model, row, prefixes)
+    assert list(prefixes.entries) == [rows[1].prompt_ids[:-1], rows[2].prompt_ids[:-1]]
+    assert prefixes.longest(rows[0].prompt_ids) == (0, None)  # dropped: it runs whole again
