@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import select  # noqa: E402
 
 from redditbot.app import Bot  # noqa: E402
-from redditbot.config import Caps, SelectionSettings, Triggers  # noqa: E402
+from redditbot.config import Caps, SelectionSettings, Settings, Triggers  # noqa: E402
 from redditbot.demo import demo_settings  # noqa: E402
 from redditbot.domain import TERMINAL_STATUSES, Status  # noqa: E402
 from redditbot.reddit.sandbox import (  # noqa: E402
@@ -80,6 +80,25 @@ def mention_steadily(world: World, rate: float, stop: threading.Event, born: dic
         mention(world, threads, born, rng)
 
 
+def mentions_settings(
+    server_url: str, db_url: str, *, batch: int, continuous: bool, chain: bool = True
+) -> Settings:
+    """The demo's settings (its intervals and model) answering mentions only, uncapped, with
+    ``batch`` jobs per fixed batch (or rows in flight, ``continuous``)."""
+    settings = demo_settings(None, server_url, db_url)
+    only_mentions = SelectionSettings(
+        triggers=Triggers(questions=False),
+        caps=Caps(per_hour=0, per_day=0, total_per_hour=0, total_per_day=0),
+    )
+    update = {
+        "model": settings.model.model_copy(update={"batch_size": batch}),
+        "generation": settings.generation.model_copy(update={"continuous": continuous}),
+        "scheduler": settings.scheduler.model_copy(update={"chain": chain}),
+        "selection": only_mentions,
+    }
+    return settings.model_copy(update=update)
+
+
 def run(mode: str, rate: float, args: argparse.Namespace, workdir: Path) -> dict:
     """One configuration under one load (``rate`` 0: a burst of ``args.burst`` mentions)."""
     db_url = f"sqlite:///{workdir / f'e2e-{mode}-{rate}.db'}"
@@ -88,21 +107,12 @@ def run(mode: str, rate: float, args: argparse.Namespace, workdir: Path) -> dict
     stop = threading.Event()
     with SandboxServer(world) as server:
         server.add_app(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)
-        settings = demo_settings(None, server.url, db_url)
-        only_mentions = SelectionSettings(
-            triggers=Triggers(questions=False),
-            caps=Caps(per_hour=0, per_day=0, total_per_hour=0, total_per_day=0),
-        )
-        model = settings.model.model_copy(update={"batch_size": 1 if mode == "one" else args.batch})
-        generation = settings.generation.model_copy(update={"continuous": mode == "continuous"})
-        scheduler = settings.scheduler.model_copy(update={"chain": mode != "unchained"})
-        settings = settings.model_copy(
-            update={
-                "model": model,
-                "selection": only_mentions,
-                "generation": generation,
-                "scheduler": scheduler,
-            }
+        settings = mentions_settings(
+            server.url,
+            db_url,
+            batch=1 if mode == "one" else args.batch,
+            continuous=mode == "continuous",
+            chain=mode != "unchained",
         )
         migrate.upgrade(db_url)
         bot = Bot(settings)

@@ -233,8 +233,6 @@ def measure(args: argparse.Namespace) -> dict:
     import bench_e2e
 
     from redditbot.app import Bot
-    from redditbot.config import Caps, SelectionSettings, Triggers
-    from redditbot.demo import demo_settings
     from redditbot.generation import sampling, transformers_backend  # noqa: F401
     from redditbot.reddit.sandbox import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, SandboxServer, World
     from redditbot.store import migrate
@@ -246,15 +244,8 @@ def measure(args: argparse.Namespace) -> dict:
     born: dict[str, float] = {}
     with SandboxServer(world) as server:
         server.add_app(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)
-        settings = demo_settings(None, server.url, db_url)
-        only_mentions = SelectionSettings(
-            triggers=Triggers(questions=False),
-            caps=Caps(per_hour=0, per_day=0, total_per_hour=0, total_per_day=0),
-        )
-        model = settings.model.model_copy(update={"batch_size": args.batch})
-        generation = settings.generation.model_copy(update={"continuous": True})
-        settings = settings.model_copy(
-            update={"model": model, "selection": only_mentions, "generation": generation}
+        settings = bench_e2e.mentions_settings(
+            server.url, db_url, batch=args.batch, continuous=True
         )
         migrate.upgrade(db_url)
         steps.done("sandbox")
