@@ -55,6 +55,10 @@ class Scheduler:
         )
         self._on_error = on_error
         self.jobs: dict[str, StageJob] = {}
+        # APScheduler's shutdown holds its job-store lock while it waits for the running jobs,
+        # so a wake-up (which takes that lock) must never start once a shutdown has begun.
+        self._waking = threading.Lock()
+        self._stopping = False
 
     def add(self, name: str, run: Callable[[], int], interval: float | None = None) -> None:
         """Run ``run`` every ``interval`` seconds, starting now; with no interval, only when
@@ -88,15 +92,18 @@ class Scheduler:
         running, once more when that run ends. Jobs run only when asked, unknown names and a
         scheduler that is not running are left alone. Safe from any thread."""
         job = self.jobs.get(name)
-        if job is None or not job.interval or not self._scheduler.running:
+        if job is None or not job.interval:
             return
-        if job.poke is not None:
-            job.poke()
         from apscheduler.jobstores.base import JobLookupError
 
-        job.again = True  # before the wake-up: a run that starts after it clears it
-        with contextlib.suppress(JobLookupError):  # removed meanwhile (shutting down)
-            self._scheduler.modify_job(name, next_run_time=utcnow())
+        with self._waking:
+            if self._stopping or not self._scheduler.running:
+                return
+            if job.poke is not None:
+                job.poke()
+            job.again = True  # before the wake-up: a run that starts after it clears it
+            with contextlib.suppress(JobLookupError):  # removed meanwhile
+                self._scheduler.modify_job(name, next_run_time=utcnow())
 
     def __contains__(self, name: str) -> bool:
         return name in self.jobs
@@ -135,6 +142,8 @@ class Scheduler:
         self._scheduler.pause()
 
     def shutdown(self, wait: bool = True) -> None:
+        with self._waking:  # a wake-up in progress finishes first; none starts after
+            self._stopping = True
         if self._scheduler.running:
             self._scheduler.shutdown(wait=wait)
 

@@ -137,3 +137,25 @@ def test_a_run_in_progress_is_told_when_its_job_is_woken() -> None:
     finally:
         poked.set()
         scheduler.shutdown(wait=True)
+
+
+def test_a_wake_up_racing_the_shutdown_never_deadlocks() -> None:
+    """APScheduler's shutdown holds its job-store lock while it waits for running jobs: a run
+    that wakes a job just as the shutdown begins must not then wait for that lock forever (the
+    poke here starts the shutdown between the wake-up's check and its reschedule)."""
+    scheduler = Scheduler(lambda name, exc: None)
+    go = threading.Event()
+    stopper = threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}, daemon=True)
+
+    def shutdown_meanwhile() -> None:
+        stopper.start()
+        stopper.join(0.3)
+
+    scheduler.add("waker", lambda: go.wait(5) and scheduler.wake("woken") or 0, interval=3600)
+    scheduler.add("woken", lambda: 0, interval=3600)
+    scheduler.on_wake("woken", shutdown_meanwhile)
+    scheduler.start()
+    go.set()
+    threading.Event().wait(0.5)
+    stopper.join(10)
+    assert stopper.is_alive() is False, "the shutdown deadlocked with a wake-up"
