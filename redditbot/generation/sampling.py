@@ -423,6 +423,7 @@ def _cut(cache, length: int):
 
 
 def _common_length(a: Sequence[int], b: Sequence[int]) -> int:
+    """How many tokens ``a`` and ``b`` share at their start."""
     common = 0
     for x, y in zip(a, b):
         if x != y:
@@ -566,11 +567,7 @@ def _cache_of(out):
 def _common_prefix(sequences: Sequence[Sequence[int]]) -> int:
     """Length of the prefix all sequences share, leaving every row at least one own token."""
     limit = min(len(s) for s in sequences) - 1
-    first = sequences[0]
-    for length in range(max(0, limit)):
-        if any(s[length] != first[length] for s in sequences):
-            return length
-    return max(0, limit)
+    return max(0, min([limit, *(_common_length(sequences[0], s) for s in sequences[1:])]))
 
 
 class RowSampler:
