@@ -66,10 +66,14 @@ class Trimmer:
         self, growth_mib: float = TRIM_GROWTH_MIB, *, rss: Callable[[], int | None] = rss_bytes
     ) -> None:
         self.growth, self.rss = int(growth_mib * 1024 * 1024), rss
-        self.enabled = os.environ.get("REDDITBOT_MALLOC_TRIM", "").strip() != "0"
-        self.floor = rss() if self.enabled and glibc() is not None else None
-        self.enabled = self.floor is not None
+        wanted = os.environ.get("REDDITBOT_MALLOC_TRIM", "").strip() != "0"
+        # the lowest RSS since the last trim; None: never trims (turned off, not glibc, no RSS)
+        self.floor = rss() if wanted and glibc() is not None else None
         self.trims = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.floor is not None
 
     def maybe(self, *, force: bool = False) -> bool:
         """Trim if RSS grew by ``growth_mib`` (or ``force``); whether it did. Not thread-safe:
