@@ -125,8 +125,8 @@ class GenerateStage:
             if free > 0 and error is None and not self._draining.is_set():
                 self._dispatch(free, failed)
             now = time.monotonic()
-            idle = not self._in_flight
-            if now > deadline or (idle and (now >= started + self.linger or error is not None)):
+            over = now >= started + self.linger or error is not None or self._draining.is_set()
+            if now > deadline or (not self._in_flight and over):
                 break
             # the next look at the queue: after ``poll`` s, when a job ends, or when woken
             woken = self._woken
@@ -134,8 +134,6 @@ class GenerateStage:
             if woken in finished:
                 with self._lock:
                     self._woken = Future()
-            if self._draining.is_set() and idle:
-                break
             for future in finished - {woken}:
                 with self._lock:
                     job_id, _ = self._in_flight.pop(future)

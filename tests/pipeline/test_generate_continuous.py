@@ -283,6 +283,24 @@ def test_a_woken_run_looks_at_the_queue_at_once_idle_or_generating(sessions) -> 
     assert not runner.is_alive() and result == [2] and time.monotonic() - started < 5
 
 
+def test_a_run_drained_while_a_job_is_in_flight_ends_when_that_job_does(sessions) -> None:
+    """drain() while a job generates: the run finishes the job, then ends at once, not after
+    its half-minute of lingering."""
+    [target] = store_thread(sessions, 1)
+    generator = GatedGenerator()
+    generate = stage(sessions, generator)
+    generate.poll = generate.linger = WAIT
+    job = queue(sessions, target)
+    generator.gate(job)
+    runner, result = run_in_background(generate)
+    assert generator.has_started(job).wait(5)
+    assert generate.drain(timeout=0) is False  # still in flight
+    generator.gate(job).set()
+    runner.join(5)
+    assert not runner.is_alive() and result == [1]
+    assert jobs(sessions)[job].status == "drafted"
+
+
 # --------------------------------------------------------------------------- the real model
 
 
