@@ -9,6 +9,10 @@ a seeded row's output independent of the rows it shares a batch with.
 Batching is continuous (``ContinuousDecoder``): rows join the running batch between decoding
 steps, their caches spliced in, and leave it as soon as they finish, so a request that arrives
 while a batch is decoding waits one step rather than the whole batch.
+
+Rows that continue the same prompt (a request's candidates) share one copy of its keys and
+values (``_SharedBatch``, for the model families in ``SHARED_PROMPT_MODELS``): each row holds
+only the tokens it generated, and one attention call reads a prompt once for all its rows.
 """
 
 from __future__ import annotations
@@ -100,9 +104,11 @@ class ContinuousDecoder:
     def __init__(
         self, model, *, eos_token_ids: Sequence[int], device: str, max_rows: int,
         min_new_tokens: int = 0, natural_end: NaturalEnd = NO_NATURAL_END,
-        prefixes: PrefixCache | None = None,
+        prefixes: PrefixCache | None = None, share_prompts: bool = True,
     ) -> None:  # fmt: skip
         self.model, self.device, self.max_rows = model, device, max(1, max_rows)
+        # one copy of a prompt's KV for all the rows continuing it, where the model allows
+        self.share_prompts = share_prompts and use_shared_prompts(model)
         self.prefixes = prefixes  # recent prompts' KV, for prompts that begin the same way
         self.natural_end = natural_end
         self.eos = frozenset(eos_token_ids)
@@ -171,7 +177,7 @@ class ContinuousDecoder:
         if not joining:
             return
         rows = [row for row, _ in joining]
-        logits, batch = prefill(self.model, rows, self.device, self.prefixes)
+        logits, batch = prefill(self.model, rows, self.device, self.prefixes, self.share_prompts)
         sampler = RowSampler(rows, logits.shape[-1], self.device)
         if self.batch is None:
             self.batch, self.sampler, self.logits = batch, sampler, logits
@@ -199,6 +205,11 @@ class _Batch:
     cache: Any
     attention: Any  # [rows, length], 0 where padded
     positions: Any  # [rows, 1]
+
+    @property
+    def width(self) -> int:
+        """Positions each row's cache holds (prompt, padding and generated tokens)."""
+        return self.attention.shape[1]
 
     def select(self, index) -> None:
         """Keep only the batch rows at ``index``, and none of the padding only they needed."""
@@ -317,14 +328,16 @@ at once wastes more on padding than it saves."""
 
 
 def prefill(
-    model, rows: Sequence[DecodeRow], device: str, prefixes: PrefixCache | None = None
-) -> tuple[Any, _Batch]:
+    model, rows: Sequence[DecodeRow], device: str, prefixes: PrefixCache | None = None,
+    share_prompts: bool = False,
+) -> tuple[Any, _Batch | _SharedBatch]:  # fmt: skip
     """Run the prompts and stack their KV caches, left-padded, into one batch cache.
 
     The prefix common to all rows (the persona and rules) is computed once, and with
     ``prefixes`` only from where it stops being one that ran recently. The distinct prompts,
     sorted by length, then run in small groups on top of it (see ``_prefill_group``).
-    Returns the last logits [rows, vocab] and the batch, whose rows' caches are stacked
+    Returns the last logits [rows, vocab] and the batch: with ``share_prompts``, one copy of each
+    prompt's cache for the rows continuing it (``_SharedBatch``), else the rows' caches stacked
     left-padded behind an attention mask.
     """
     prompts = sorted({row.prompt_ids for row in rows}, key=len)
@@ -341,6 +354,8 @@ def prefill(
     width = max(lengths)
     logits = torch.stack([runs[row.prompt_ids][0] for row in rows])
     room = max(row.params.max_new_tokens for row in rows)
+    if share_prompts:
+        return logits, _SharedBatch.of(template, rows, runs, room)
     layers = [runs[row.prompt_ids][1] for row in rows]
     cache = _stack_left_padded(template, layers, width, room)
     attention = torch.tensor(
@@ -538,6 +553,228 @@ class _PreallocatedLayer(DynamicLayer):
         """Forget the first ``count`` positions (padding), keeping the room after the last."""
         self._keys, self._values = self._keys[:, :, count:], self._values[:, :, count:]
         self._length -= count
+
+
+SHARED_PROMPT_MODELS = frozenset({"llama"})
+"""Model families whose attention reads the shared prompts (``_SharedBatch``): plain causal
+attention over every position (no sliding window, sinks or soft cap), looked up by name
+(transformers' ``AttentionInterface``). SmolLM2, the default model, is a Llama. Others decode
+with each row's own copy of its prompt."""
+
+SHARED_PROMPT_ATTENTION = "redditbot_shared_prompt"
+"""The attention implementation a model is switched to: ``_attention``, which is sdpa's for
+every call that does not decode a ``_SharedBatch`` (the prompts' prefill, ``generate()``)."""
+
+
+def use_shared_prompts(model) -> bool:
+    """Whether rows continuing one prompt can share its KV on ``model``; if so, its attention is
+    switched to ``SHARED_PROMPT_ATTENTION`` (once; the same as sdpa for everything else)."""
+    config = getattr(model, "config", None)
+    if getattr(config, "model_type", None) not in SHARED_PROMPT_MODELS:
+        return False
+    if getattr(config, "sliding_window", None) or getattr(config, "layer_types", None) and any(
+        kind != "full_attention" for kind in config.layer_types
+    ):
+        return False
+    if config._attn_implementation == SHARED_PROMPT_ATTENTION:
+        return True
+    switch = getattr(model, "set_attn_implementation", None)
+    if config._attn_implementation != "sdpa" or switch is None:
+        return False  # eager, flash, ...: as the operator or the model chose
+    from transformers import AttentionInterface
+    from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, AttentionMaskInterface
+
+    AttentionInterface.register(SHARED_PROMPT_ATTENTION, _attention)
+    AttentionMaskInterface.register(SHARED_PROMPT_ATTENTION, ALL_MASK_ATTENTION_FUNCTIONS["sdpa"])
+    switch(SHARED_PROMPT_ATTENTION)
+    return config._attn_implementation == SHARED_PROMPT_ATTENTION
+
+
+def _attention(module, query, key, value, attention_mask, *args, **kwargs):
+    """A ``_SharedPromptLayer``'s attention when ``key`` is its rows' own tokens, else sdpa's."""
+    layer = getattr(key, "shared_prompt_layer", None)
+    if layer is None:
+        from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+        return sdpa_attention_forward(module, query, key, value, attention_mask, *args, **kwargs)
+    return layer.attend(query, key, value, attention_mask, kwargs["scaling"]), None
+
+
+@dataclass
+class _SharedBatch:
+    """Rows decoding together where the rows continuing one prompt share its KV.
+
+    The rows are in spans, one per prompt (a request's candidates); each layer keeps each span's
+    prompt keys and values once, and for every row only the tokens it generated, in columns
+    shared by all rows: a row that joined later starts at a later column (``first``), the
+    columns before it masked out. Positions are each row's own, as in ``_Batch``.
+    """
+
+    cache: Any  # its layers: _SharedPromptLayer
+    spans: list[tuple[int, int]]  # [start, end) of the rows continuing each prompt, in order
+    first: Any  # [rows]: the column each row's own tokens start at
+    positions: Any  # [rows, 1]
+
+    @property
+    def width(self) -> int:
+        """Columns of generated tokens held per row (the prompts are held apart)."""
+        return self.cache.layers[0].length
+
+    @property
+    def prompts_held(self) -> int:
+        """Prompt caches held, one per span of rows continuing it."""
+        return len(self.spans)
+
+    @classmethod
+    def of(cls, template, rows: Sequence[DecodeRow], runs: dict, room: int) -> _SharedBatch:
+        """The batch of freshly prefilled ``rows`` (``runs``: each prompt's logits and KV per
+        layer), with room for ``room`` generated tokens a row."""
+        spans: list[tuple[int, int]] = []
+        for i, row in enumerate(rows):
+            if spans and rows[spans[-1][0]].prompt_ids == row.prompt_ids:
+                spans[-1] = (spans[-1][0], i + 1)
+            else:
+                spans.append((i, i + 1))
+        prompts = [rows[start].prompt_ids for start, _ in spans]
+        merged = _fork(template)
+        for index, layer in enumerate(template.layers):
+            # each prompt's own copy (the prefill's cache is padded and shared by its group)
+            own = {p: tuple(t[0].clone() for t in runs[p][1][index]) for p in set(prompts)}
+            keys, values = layer.keys, layer.values
+            merged.layers[index] = _SharedPromptLayer(
+                [own[p] for p in prompts],
+                keys.new_empty(len(rows), keys.shape[1], room, keys.shape[-1]),
+                values.new_empty(len(rows), values.shape[1], room, values.shape[-1]),
+            )
+        device = template.layers[0].keys.device
+        lengths = [len(row.prompt_ids) for row in rows]
+        first = torch.zeros(len(rows), dtype=torch.long, device=device)
+        positions = torch.tensor([[n - 1] for n in lengths], dtype=torch.long, device=device)
+        return cls(merged, spans, first, positions)
+
+    def select(self, index) -> None:
+        """Keep only the rows at ``index`` (ascending), the prompts they continue, and no column
+        before the first one a remaining row uses."""
+        kept = index.tolist()
+        counts = [sum(start <= i < end for i in kept) for start, end in self.spans]
+        spans, start = [], 0
+        for count in counts:
+            if count:
+                spans.append((start, start + count))
+                start += count
+        self.spans = spans
+        self.first, self.positions = self.first[index], self.positions[index]
+        trim = int(self.first.min())
+        self.first = self.first - trim
+        for layer in self.cache.layers:
+            layer.select(index, [c > 0 for c in counts], trim)
+
+    def join(self, other: _SharedBatch, room: int) -> None:
+        """Append ``other``'s rows (new: nothing generated yet), starting at the next column;
+        every row gets room for ``room`` more tokens. Only generated tokens are copied."""
+        rows = len(self.positions)
+        used = self.cache.layers[0].length
+        for mine, theirs in zip(self.cache.layers, other.cache.layers, strict=True):
+            mine.join(theirs, room)
+        self.spans += [(start + rows, end + rows) for start, end in other.spans]
+        self.first = torch.cat([self.first, torch.full_like(other.first, used)])
+        self.positions = torch.cat([self.positions, other.positions])
+
+    def step(self, model, tokens):
+        """Feed one new token per row; the next logits [rows, vocab]."""
+        columns = self.cache.layers[0].length + 1
+        own = torch.arange(columns, device=self.first.device)[None, :] >= self.first[:, None]
+        dtype = self.cache.layers[0].prompts[0][0].dtype
+        mask = torch.zeros(own.shape, dtype=dtype, device=own.device)
+        mask = mask.masked_fill(~own, torch.finfo(dtype).min)[:, None, None, :]
+        self.positions = self.positions + 1
+        layout = self.spans
+        for layer in self.cache.layers:
+            layer.spans = layout
+        out = forward(
+            model, self.cache, input_ids=tokens[:, None], attention_mask=mask,
+            position_ids=self.positions,
+        )  # fmt: skip  (a 4D mask is taken as it is: it masks the columns before each row's own)
+        self.cache = _cache_of(out)
+        return out.logits[:, -1, :].float()
+
+
+class _SharedPromptLayer(DynamicLayer):
+    """One layer of a ``_SharedBatch``: each span's prompt keys and values [kv heads, length,
+    dim] once, and the rows' generated ones [rows, kv heads, columns + room, dim], written in
+    place. ``update`` returns the generated ones, marked so that ``_attention`` adds the
+    prompts."""
+
+    def __init__(self, prompts: list[tuple[Any, Any]], keys, values) -> None:
+        self.is_initialized, self.device = True, keys.device
+        self.prompts = prompts
+        self.spans: list[tuple[int, int]] = []  # set by the batch before each step
+        self._keys, self._values, self.length = keys, values, 0
+
+    @property
+    def keys(self):
+        return self._keys[:, :, : self.length]
+
+    @property
+    def values(self):
+        return self._values[:, :, : self.length]
+
+    def update(self, key_states, value_states, *args, **kwargs):
+        end = self.length + key_states.shape[-2]
+        if end > self._keys.shape[-2]:
+            raise RuntimeError(f"decode cache full: {end} > {self._keys.shape[-2]} columns")
+        self._keys[:, :, self.length : end] = key_states
+        self._values[:, :, self.length : end] = value_states
+        self.length = end
+        keys = self.keys
+        keys.shared_prompt_layer = self
+        return keys, self.values
+
+    def get_seq_length(self) -> int:
+        return self.length
+
+    def attend(self, query, keys, values, mask, scaling: float):
+        """Attention of one query token per row [rows, heads, 1, dim] over its prompt (read once
+        for all rows of its span) and its own tokens; [rows, 1, heads, dim]."""
+        rows, heads, _, dim = query.shape
+        kv_heads = keys.shape[1]
+        group = heads // kv_heads  # query heads per kv head
+        q = query.reshape(rows, kv_heads, group, dim)
+        own = torch.matmul(q, keys.transpose(-1, -2)) * scaling + mask  # [rows, kv, group, T]
+        out = query.new_empty(rows, kv_heads, group, dim)
+        columns = own.shape[-1]
+        for (start, end), (prompt_keys, prompt_values) in zip(self.spans, self.prompts):
+            n = end - start
+            qs = q[start:end].transpose(0, 1).reshape(kv_heads, n * group, dim)
+            scores = torch.matmul(qs, prompt_keys.transpose(-1, -2)) * scaling  # [kv, n*g, L]
+            mine = own[start:end].transpose(0, 1).reshape(kv_heads, n * group, columns)
+            weights = torch.softmax(torch.cat([scores, mine], dim=-1), dim=-1, dtype=torch.float32)
+            weights = weights.to(query.dtype)
+            length = scores.shape[-1]
+            part = torch.matmul(weights[..., :length], prompt_values)  # [kv, n*g, dim]
+            part = part.reshape(kv_heads, n, group, dim).transpose(0, 1)
+            tail = weights[..., length:].reshape(kv_heads, n, group, columns).transpose(0, 1)
+            out[start:end] = part + torch.matmul(tail, values[start:end])
+        return out.reshape(rows, 1, heads, dim)
+
+    def select(self, index, kept_spans: list[bool], trim: int) -> None:
+        """Keep the rows at ``index``, the prompts of the spans kept, none of the first
+        ``trim`` columns (nobody's any more)."""
+        self._keys = self._keys[index][:, :, trim:]
+        self._values = self._values[index][:, :, trim:]
+        self.prompts = [p for p, kept in zip(self.prompts, kept_spans, strict=True) if kept]
+        self.length -= trim
+
+    def join(self, other: _SharedPromptLayer, room: int) -> None:
+        """Append ``other``'s rows and prompts; every row gets ``room`` columns to spare."""
+        rows, kv_heads, _, dim = self._keys.shape
+        width = self.length + room
+        keys = self._keys.new_zeros(rows + other._keys.shape[0], kv_heads, width, dim)
+        values = self._values.new_zeros(keys.shape)
+        keys[:rows, :, : self.length] = self.keys
+        values[:rows, :, : self.length] = self.values
+        self._keys, self._values = keys, values
+        self.prompts = self.prompts + other.prompts
 
 
 def _fork(cache):

@@ -30,16 +30,25 @@ def row(index: int, prompt_length: int, params: SamplingParams = GREEDY) -> samp
     return sampling.DecodeRow(index, 0, prompt, params, params.seed)
 
 
-def decoder(loaded, max_rows: int = 8) -> sampling.ContinuousDecoder:
+@pytest.fixture(params=[True, False], ids=["shared-prompts", "own-copies"])
+def share(request) -> bool:
+    """Both ways to hold the prompts' KV: once per prompt (Llama's), a copy per row (others')."""
+    return request.param
+
+
+def decoder(loaded, max_rows: int = 8, *, share: bool = True) -> sampling.ContinuousDecoder:
     return sampling.ContinuousDecoder(
-        loaded.model, eos_token_ids=NO_END, device="cpu", max_rows=max_rows
+        loaded.model, eos_token_ids=NO_END, device="cpu", max_rows=max_rows, share_prompts=share
     )
 
 
 def alone(loaded, one: sampling.DecodeRow) -> tuple[int, ...]:
-    return sampling.decode_batch(loaded.model, [one], eos_token_ids=NO_END, device="cpu")[
-        0
-    ].token_ids
+    """The row decoded by itself, each row with its own copy of its prompt's KV."""
+    dec = decoder(loaded, max_rows=1, share=False)
+    (pending,) = dec.submit([one])
+    while dec.busy:
+        dec.step()
+    return pending.result.token_ids
 
 
 def run(dec, arrivals: dict[int, list[sampling.DecodeRow]]) -> dict[int, list]:
@@ -54,8 +63,8 @@ def run(dec, arrivals: dict[int, list[sampling.DecodeRow]]) -> dict[int, list]:
     return pending
 
 
-def test_a_row_arriving_mid_batch_is_answered_before_the_batch_ends(loaded):
-    dec = decoder(loaded)
+def test_a_row_arriving_mid_batch_is_answered_before_the_batch_ends(loaded, share):
+    dec = decoder(loaded, share=share)
     long = [row(i, 3 + i, replace(GREEDY, max_new_tokens=30)) for i in range(3)]
     running = dec.submit(long)
     for _ in range(5):
@@ -68,27 +77,27 @@ def test_a_row_arriving_mid_batch_is_answered_before_the_batch_ends(loaded):
     assert late.result.token_ids == alone(loaded, row(9, 12, replace(GREEDY, max_new_tokens=4)))
 
 
-def test_greedy_rows_joining_at_any_step_match_the_sequential_decoder(loaded):
+def test_greedy_rows_joining_at_any_step_match_the_sequential_decoder(loaded, share):
     # later arrivals have longer prompts (the running batch is padded to them) and shorter ones
     arrivals = {0: [row(0, 2), row(1, 5)], 3: [row(2, 14)], 4: [row(3, 1)], 11: [row(4, 6)]}
-    pending = run(decoder(loaded), arrivals)
+    pending = run(decoder(loaded, share=share), arrivals)
     for rows in arrivals.values():
         for one in rows:
             assert pending[one.request_index].result.token_ids == alone(loaded, one)
 
 
-def test_seeded_output_does_not_depend_on_batch_company_or_arrival(loaded):
+def test_seeded_output_does_not_depend_on_batch_company_or_arrival(loaded, share):
     target = row(0, 4, SAMPLED)
     own = alone(loaded, target)
     company = [row(i, 2 + 3 * i, replace(SAMPLED, seed=100 + i)) for i in range(1, 4)]
-    first = run(decoder(loaded), {0: [target, company[0]], 2: company[1:]})
-    late = run(decoder(loaded), {0: company[:2], 3: [target], 5: company[2:]})
+    first = run(decoder(loaded, share=share), {0: [target, company[0]], 2: company[1:]})
+    late = run(decoder(loaded, share=share), {0: company[:2], 3: [target], 5: company[2:]})
     assert first[0].result.token_ids == late[0].result.token_ids == own
     assert alone(loaded, replace(target, seed=8)) != own  # the seed really drives it
 
 
-def test_waiting_rows_take_a_place_as_soon_as_one_is_free(loaded):
-    dec = decoder(loaded, max_rows=2)
+def test_waiting_rows_take_a_place_as_soon_as_one_is_free(loaded, share):
+    dec = decoder(loaded, max_rows=2, share=share)
     short, long = replace(GREEDY, max_new_tokens=3), replace(GREEDY, max_new_tokens=8)
     pending = dec.submit([row(0, 2, short), row(1, 4, long), row(2, 6, short), row(3, 1, short)])
     sizes = []
@@ -103,23 +112,78 @@ def test_waiting_rows_take_a_place_as_soon_as_one_is_free(loaded):
     ]
 
 
-def test_a_batch_that_never_empties_drops_the_padding_no_row_needs(loaded):
+def test_a_batch_that_never_empties_drops_the_padding_no_row_needs(loaded, share):
     # a row every 3 steps, each 6 tokens long: the batch is never empty, so without trimming its
     # width would grow by a column a step (20 steps in: 60 columns of padding)
     short = replace(GREEDY, max_new_tokens=6)
     arrivals = {step: [row(step, 1 + step % 7, short)] for step in range(0, 60, 3)}
-    dec, pending, widths = decoder(loaded, max_rows=4), {}, []
+    dec, pending, widths = decoder(loaded, max_rows=4, share=share), {}, []
     while dec.busy or arrivals:
         for one in arrivals.pop(dec.steps, []):
             pending[one.request_index] = (one, dec.submit([one])[0])
         dec.step()
         if dec.batch is not None:
-            widths.append(dec.batch.attention.shape[1])
+            widths.append(dec.batch.width)
             assert dec.batch.cache.get_seq_length() == widths[-1]
-    longest = 20 + 7 + 6  # the longest prompt and its reply
+    # each row's prompt and reply, or (shared prompts, held apart) its reply alone
+    longest = 6 if share else 20 + 7 + 6
     assert len(widths) > 55 and max(widths) <= longest
     for one, done in pending.values():  # and nothing a row needed was dropped
         assert done.result.token_ids == alone(loaded, one)
+
+
+
+def candidates(index: int, prompt_length: int, n: int = 3) -> list[sampling.DecodeRow]:
+    """A request's ``n`` sampled candidates: one prompt, a seed each."""
+    one = row(index, prompt_length, SAMPLED)
+    return [replace(one, candidate_index=k, seed=50 * index + k) for k in range(n)]
+
+
+def test_candidates_of_a_request_share_one_copy_of_its_prompt(loaded):
+    first, second = candidates(0, 9), candidates(1, 4)
+    dec = decoder(loaded, share=True)
+    pending = dec.submit(first)
+    dec.step()
+    pending += dec.submit(second)  # joins a running batch
+    dec.step()
+    layer = dec.batch.cache.layers[0]
+    assert dec.batch.spans == [(0, 3), (3, 6)] and dec.batch.prompts_held == 2
+    # one copy of each prompt, [kv heads, its length, dim]; the rows hold their own tokens only
+    assert [p[0].shape[1] for p in layer.prompts] == [20 + 9, 20 + 4]
+    assert layer.keys.shape[0] == 6 and layer.length == 2
+    while dec.busy:
+        dec.step()
+    for one, done in zip(first + second, pending, strict=True):
+        assert done.result.token_ids == alone(loaded, one)
+
+
+def test_a_prompt_is_let_go_when_its_last_row_leaves(loaded):
+    short = [replace(r, params=replace(SAMPLED, max_new_tokens=3)) for r in candidates(0, 5, 2)]
+    dec = decoder(loaded, share=True)
+    pending = dec.submit(short + candidates(1, 6, 2))
+    for _ in range(3):
+        dec.step()
+    assert all(p.done for p in pending[:2]) and not any(p.done for p in pending[2:])
+    assert dec.batch.spans == [(0, 2)] and dec.batch.prompts_held == 1
+    assert dec.batch.cache.layers[0].prompts[0][0].shape[1] == 20 + 6
+    while dec.busy:
+        dec.step()
+    assert [p.result.token_ids for p in pending[2:]] == [alone(loaded, r) for r in candidates(1, 6, 2)]
+
+
+def test_rows_share_a_prompt_only_on_models_whose_attention_reads_it(loaded, tiny_model_dir):
+    assert decoder(loaded).share_prompts  # a Llama: switched to the attention that reads it
+    assert loaded.model.config._attn_implementation == sampling.SHARED_PROMPT_ATTENTION
+    from transformers import AutoModelForCausalLM
+
+    eager = AutoModelForCausalLM.from_pretrained(tiny_model_dir, attn_implementation="eager")
+    dec = sampling.ContinuousDecoder(eager, eos_token_ids=NO_END, device="cpu", max_rows=4)
+    assert not dec.share_prompts and eager.config._attn_implementation == "eager"
+    greedy = [replace(r, params=GREEDY) for r in candidates(0, 5)]
+    pending = dec.submit(greedy)
+    while dec.busy:
+        dec.step()
+    assert [p.result.token_ids for p in pending] == [alone(loaded, r) for r in greedy]
 
 
 @pytest.fixture
