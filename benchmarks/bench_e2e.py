@@ -12,7 +12,9 @@ process (so its peak RSS is its own), one after the other on the same load, in t
   steps, within a budget of ``--batch`` rows (``[generation] continuous = true``);
 - ``one``: fixed batches of one job (optional: ``--modes one,fixed,continuous``);
 - ``unchained``: fixed batches, and every stage waiting for its own interval
-  (``[scheduler] chain = false``): the daemon as it was before stages woke each other.
+  (``[scheduler] chain = false``): the daemon as it was before stages woke each other;
+- ``own-copies``: ``continuous`` with each candidate holding its own copy of the prompt's keys
+  and values (``[model] share_prompts = false``): the decoder as it was before they were shared.
 
 Every rate in ``--rates`` runs every mode, modes interleaved per rate so that the machine's other
 load weighs on them alike. After the load stops the bot runs on until every mention is answered
@@ -62,7 +64,7 @@ from redditbot.store.models import (  # noqa: E402
     SelectionDecision,
 )
 
-MODES = ("one", "unchained", "fixed", "continuous")
+MODES = ("one", "unchained", "fixed", "own-copies", "continuous")
 
 
 def mention(world: World, threads: list[str], born: dict[str, float], rng: random.Random) -> None:
@@ -81,8 +83,9 @@ def mention_steadily(world: World, rate: float, stop: threading.Event, born: dic
 
 
 def mentions_settings(
-    server_url: str, db_url: str, *, batch: int, continuous: bool, chain: bool = True
-) -> Settings:
+    server_url: str, db_url: str, *, batch: int, continuous: bool, chain: bool = True,
+    share_prompts: bool = True,
+) -> Settings:  # fmt: skip
     """The demo's settings (its intervals and model) answering mentions only, uncapped, with
     ``batch`` jobs per fixed batch (or rows in flight, ``continuous``)."""
     settings = demo_settings(None, server_url, db_url)
@@ -91,7 +94,9 @@ def mentions_settings(
         caps=Caps(per_hour=0, per_day=0, total_per_hour=0, total_per_day=0),
     )
     update = {
-        "model": settings.model.model_copy(update={"batch_size": batch}),
+        "model": settings.model.model_copy(
+            update={"batch_size": batch, "share_prompts": share_prompts}
+        ),
         "generation": settings.generation.model_copy(update={"continuous": continuous}),
         "scheduler": settings.scheduler.model_copy(update={"chain": chain}),
         "selection": only_mentions,
@@ -111,8 +116,9 @@ def run(mode: str, rate: float, args: argparse.Namespace, workdir: Path) -> dict
             server.url,
             db_url,
             batch=1 if mode == "one" else args.batch,
-            continuous=mode == "continuous",
+            continuous=mode in ("continuous", "own-copies"),
             chain=mode != "unchained",
+            share_prompts=mode != "own-copies",
         )
         migrate.upgrade(db_url)
         bot = Bot(settings)
@@ -264,14 +270,14 @@ def main() -> int:
 
 
 def _compare(results: list[dict]) -> list[str]:
-    """Continuous against fixed batches (chained, and unchained) under the same load, as
-    ratios."""
+    """Continuous against fixed batches (chained, and unchained) and against own copies of the
+    prompts under the same load, as ratios."""
     lines = []
     by_load: dict[float, dict[str, dict]] = {}
     for row in results:
         if "error" not in row:
             by_load.setdefault(row["rate_per_s"], {})[row["mode"]] = row
-    bases = ("fixed", "unchained")
+    bases = ("fixed", "unchained", "own-copies")
     pairs = [(load, base, rows) for load, rows in by_load.items() for base in bases]
     for rate, base, rows in pairs:
         fixed, cont = rows.get(base), rows.get("continuous")

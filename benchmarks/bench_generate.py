@@ -9,6 +9,9 @@ own subprocess so that its peak memory (max RSS) is its own; model loading is no
   ``--batch-size`` at a time (the library's batching).
 - ``batched``: ``TransformersGenerator`` with ``--batch-size``, every prompt in one call (what
   the generate stage does with fixed batches).
+- ``batched-own``: ``batched`` with each candidate holding its own copy of the prompt's keys
+  and values (``[model] share_prompts = false``, as before they were shared): with
+  ``--candidates`` above 1, what sharing saves in memory and time.
 - ``continuous``: the same generator, one call per prompt from its own thread, all at once (what
   the stage does with ``[generation] continuous``): its throughput at saturation.
 - ``poisson-fixed`` / ``poisson-cont``: prompts arriving at ``--rate`` per second (Poisson,
@@ -102,9 +105,12 @@ def _percentile(values: list[float], pct: int) -> float:
     return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
-def bench_requests(count: int, max_new_tokens: int) -> list[GenerationRequest]:
-    """Real-looking threads, varied in length, greedy so every contender does the same work."""
-    params = SamplingParams(temperature=0.0, repetition_penalty=1.0, max_new_tokens=max_new_tokens)
+def bench_requests(count: int, max_new_tokens: int, n: int = 1) -> list[GenerationRequest]:
+    """Real-looking threads, varied in length, greedy so every contender does the same work
+    (``n`` candidates each: the same greedy reply ``n`` times, decoded as ``n`` rows)."""
+    params = SamplingParams(
+        temperature=0.0, repetition_penalty=1.0, max_new_tokens=max_new_tokens, n=n
+    )
     requests = []
     for i in range(count):
         sub, title, question = TOPICS[i % len(TOPICS)]
@@ -119,10 +125,11 @@ def bench_requests(count: int, max_new_tokens: int) -> list[GenerationRequest]:
     return requests
 
 
-def _settings(args) -> ModelSettings:
+def _settings(args, share_prompts: bool = True) -> ModelSettings:
     return ModelSettings(
-        name=args.model, device="cpu", threads=args.threads, batch_size=args.batch_size
-    )
+        name=args.model, device="cpu", threads=args.threads, batch_size=args.batch_size,
+        share_prompts=share_prompts,
+    )  # fmt: skip
 
 
 def _peak_rss_mb() -> float:
@@ -132,12 +139,12 @@ def _peak_rss_mb() -> float:
 # --------------------------------------------------------------------------- contenders
 
 
-def run_batched(args) -> Result:
+def run_batched(args, name: str = "batched", share_prompts: bool = True) -> Result:
     from redditbot.generation import transformers_backend as hf
 
-    settings = _settings(args)
+    settings = _settings(args, share_prompts)
     loaded = hf.load_model(hf.prepare_model(settings, args.model, print), settings)
-    requests = bench_requests(args.prompts, args.max_new_tokens)
+    requests = bench_requests(args.prompts, args.max_new_tokens, args.candidates)
     hf.TransformersGenerator(loaded, settings).generate(requests[:2])  # warm-up
     first_token: dict[int, float] = {}
 
@@ -150,7 +157,7 @@ def run_batched(args) -> Result:
     started, cpu_started = time.perf_counter(), time.process_time()
     generations = generator.generate(requests)
     wall = time.perf_counter() - started
-    result = Result("batched", wall_s=wall, peak_rss_mb=_peak_rss_mb())
+    result = Result(name, wall_s=wall, peak_rss_mb=_peak_rss_mb())
     result.cpu_s = time.process_time() - cpu_started
     result.new_tokens = sum(c.tokens_out for g in generations for c in g.candidates)
     result.latencies_s = [g.latency_s for g in generations]
@@ -158,6 +165,10 @@ def run_batched(args) -> Result:
     result.ttft_s = [first_token.get(i, g.latency_s) for i, g in enumerate(generations)]
     result.replies = _token_ids(loaded, generations)
     return result
+
+
+def run_batched_own(args) -> Result:
+    return run_batched(args, "batched-own", share_prompts=False)
 
 
 def _token_ids(loaded, generations) -> list[str]:
@@ -192,7 +203,7 @@ def _loaded_generator(args):
 
     settings = _settings(args)
     loaded = hf.load_model(hf.prepare_model(settings, args.model, print), settings)
-    requests = bench_requests(args.prompts, args.max_new_tokens)
+    requests = bench_requests(args.prompts, args.max_new_tokens, args.candidates)
     hf.TransformersGenerator(loaded, settings).generate(requests[:2])  # warm-up
     return loaded, settings, requests, hf.TransformersGenerator(loaded, settings)
 
@@ -402,6 +413,7 @@ CONTENDERS = {
     "baseline": run_baseline,
     "hf-batched": run_hf_batched,
     "batched": run_batched,
+    "batched-own": run_batched_own,
     "continuous": run_continuous,
     "poisson-fixed": run_poisson_fixed,
     "poisson-cont": run_poisson_continuous,
@@ -418,6 +430,7 @@ def run_in_subprocess(name: str, args) -> Result:
     command += ["--prompts", str(args.prompts), "--batch-size", str(args.batch_size)]
     command += ["--max-new-tokens", str(args.max_new_tokens), "--threads", str(args.threads)]
     command += ["--model", args.model, "--rate", str(args.rate)]
+    command += ["--candidates", str(args.candidates)]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
@@ -425,8 +438,8 @@ def run_in_subprocess(name: str, args) -> Result:
     return Result(**json.loads(lines[-1]))
 
 
-ORDER = ("baseline", "hf-batched", "batched", "continuous", "poisson-fixed", "poisson-cont",
-         "llama.cpp")  # fmt: skip
+ORDER = ("baseline", "hf-batched", "batched", "batched-own", "continuous", "poisson-fixed",
+         "poisson-cont", "llama.cpp")  # fmt: skip
 
 
 def main() -> int:
@@ -439,6 +452,11 @@ def main() -> int:
         help="reply length limit (default: the bot's own, [model] max_new_tokens)",
     )  # fmt: skip
     parser.add_argument("--threads", type=int, default=2, help="CPU threads for every contender")
+    parser.add_argument(
+        "--candidates", type=int, default=1,
+        help="rows per reply (the bot writes 4) for batched, batched-own, continuous and "
+        "poisson-*; tokens count every row, so compare those with each other, not the baseline",
+    )  # fmt: skip
     parser.add_argument(
         "--repeat", type=int, default=1, help="rounds, each running every contender in turn"
     )
@@ -492,6 +510,11 @@ def _report_ratios(results: dict[str, Result]) -> list[tuple[float, float]]:
     if "hf-batched" in ran and batched:
         versus = _throughput(batched) / _throughput(ran["hf-batched"])
         print(f"batched / hf-batched (transformers' own batching) throughput: {versus:.2f}x")
+    if "batched-own" in ran and batched:
+        own = ran["batched-own"]
+        print(f"batched (shared prompts) / batched-own: throughput "
+              f"{_throughput(batched) / _throughput(own):.2f}x, peak RSS "
+              f"{batched.peak_rss_mb:.0f} / {own.peak_rss_mb:.0f} MB")  # fmt: skip
     if "continuous" in ran and batched:
         versus = _throughput(ran["continuous"]) / _throughput(batched)
         print(f"continuous / batched throughput at saturation: {versus:.2f}x (target >= 1x)")

@@ -572,8 +572,10 @@ def use_shared_prompts(model) -> bool:
     config = getattr(model, "config", None)
     if getattr(config, "model_type", None) not in SHARED_PROMPT_MODELS:
         return False
-    if getattr(config, "sliding_window", None) or getattr(config, "layer_types", None) and any(
-        kind != "full_attention" for kind in config.layer_types
+    if (
+        getattr(config, "sliding_window", None)
+        or getattr(config, "layer_types", None)
+        and any(kind != "full_attention" for kind in config.layer_types)
     ):
         return False
     if config._attn_implementation == SHARED_PROMPT_ATTENTION:
@@ -691,10 +693,9 @@ class _SharedBatch:
         layout = self.spans
         for layer in self.cache.layers:
             layer.spans = layout
-        out = forward(
-            model, self.cache, input_ids=tokens[:, None], attention_mask=mask,
-            position_ids=self.positions,
-        )  # fmt: skip  (a 4D mask is taken as it is: it masks the columns before each row's own)
+        # a 4D mask is passed to the attention as it is: the columns before each row's own
+        inputs = {"input_ids": tokens[:, None], "attention_mask": mask}
+        out = forward(model, self.cache, **inputs, position_ids=self.positions)
         self.cache = _cache_of(out)
         return out.logits[:, -1, :].float()
 

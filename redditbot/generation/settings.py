@@ -64,6 +64,12 @@ class ModelSettings(BaseModel):
         description="Most sequences (requests x candidates) decoding at once; new requests "
         "join between decoding steps (continuous batching).",
     )
+    share_prompts: bool = Field(
+        True,
+        description="transformers backend: the candidates of a reply share one copy of the "
+        "prompt's keys and values (Llama-family models, the default's; others keep a copy per "
+        "candidate). Same output, a quarter of the memory for 4 candidates; false: a copy each.",
+    )
     max_context_tokens: int = Field(
         2048,
         ge=64,

@@ -344,6 +344,7 @@ class TransformersGenerator:
             min_new_tokens=MIN_REPLY_TOKENS,  # per row: counted from the row's own first token
             natural_end=self.prompts.natural_end() if settings.natural_end < 1 else NO_NATURAL_END,
             prefixes=PrefixCache(),  # a subreddit's prompts begin alike, a regeneration's wholly
+            share_prompts=settings.share_prompts,
         )
         # One caller at a time steps the decoder (it is not thread-safe); the others wait for
         # that step, which moves their rows too, and are woken after it.

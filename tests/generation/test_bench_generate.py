@@ -51,3 +51,18 @@ def test_bench_generate_names_an_unknown_contender(tiny_model_dir):
     command = [sys.executable, str(BENCH), "--model", str(tiny_model_dir), "--contenders", "fast"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 2 and "--contenders: unknown ['fast']" in done.stderr
+
+
+def test_bench_generate_compares_shared_prompts_with_a_copy_per_candidate(tiny_model_dir):
+    command = [sys.executable, str(BENCH), "--model", str(tiny_model_dir), "--prompts", "3"]
+    command += ["--batch-size", "6", "--max-new-tokens", "4", "--threads", "1"]
+    command += ["--candidates", "2", "--contenders", "batched,batched-own"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    rows = dict(re.findall(r"^(batched|batched-own) +[\d.]+ tok/s .* tokens +(\d+) ", out, re.M))
+    # two rows a reply, both ways: the same greedy tokens
+    assert sorted(rows) == ["batched", "batched-own"] and len(set(rows.values())) == 1, out
+    assert 3 < int(rows["batched"]) <= 3 * 2 * 4, out
+    assert re.search(r"^batched \(shared prompts\) / batched-own: throughput [\d.]+x, peak RSS "
+                     r"\d+ / \d+ MB$", out, re.M), out  # fmt: skip

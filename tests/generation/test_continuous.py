@@ -132,7 +132,6 @@ def test_a_batch_that_never_empties_drops_the_padding_no_row_needs(loaded, share
         assert done.result.token_ids == alone(loaded, one)
 
 
-
 def candidates(index: int, prompt_length: int, n: int = 3) -> list[sampling.DecodeRow]:
     """A request's ``n`` sampled candidates: one prompt, a seed each."""
     one = row(index, prompt_length, SAMPLED)
@@ -168,7 +167,8 @@ def test_a_prompt_is_let_go_when_its_last_row_leaves(loaded):
     assert dec.batch.cache.layers[0].prompts[0][0].shape[1] == 20 + 6
     while dec.busy:
         dec.step()
-    assert [p.result.token_ids for p in pending[2:]] == [alone(loaded, r) for r in candidates(1, 6, 2)]
+    expected = [alone(loaded, r) for r in candidates(1, 6, 2)]
+    assert [p.result.token_ids for p in pending[2:]] == expected
 
 
 def test_rows_share_a_prompt_only_on_models_whose_attention_reads_it(loaded, tiny_model_dir):

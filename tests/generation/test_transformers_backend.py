@@ -118,6 +118,23 @@ def test_seeded_sampling_is_reproducible_and_independent_of_batch_mates(generato
     assert outputs([alone]) != outputs([other_seed])
 
 
+def test_candidates_share_the_prompt_unless_the_settings_say_not_to(loaded, thread):
+    params = SamplingParams(temperature=1.0, top_k=0, max_new_tokens=10, seed=3, n=3)
+    request = requests_for(thread, 1, params)[0]
+    replies = {}
+    for share in (True, False):
+        gen = hf.TransformersGenerator(loaded, ModelSettings(device="cpu", share_prompts=share))
+        assert gen.decoder.share_prompts is share
+        gen.decoder.submit(gen._rows(0, request, gen._prompt(request)))
+        gen.decoder.step()
+        kind = sampling._SharedBatch if share else sampling._Batch
+        assert isinstance(gen.decoder.batch, kind)
+        while gen.decoder.busy:
+            gen.decoder.step()
+        replies[share] = outputs(gen.generate([request]))
+    assert replies[True] == replies[False]  # the same candidates either way
+
+
 def test_n_candidates_are_distinct_and_scored(generator, thread):
     params = SamplingParams(temperature=1.0, top_k=0, max_new_tokens=10, seed=1, n=3)
     result = generator.generate(requests_for(thread, 1, params))[0]
