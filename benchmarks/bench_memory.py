@@ -261,7 +261,8 @@ def measure(args: argparse.Namespace) -> dict:
         for name, stage in bot.stages.items():
             stage.run_once = activity.wrap(name, stage.run_once)
         sampling.prefill = activity.wrap("prefill", sampling.prefill)
-        sampling._Batch.join = activity.wrap("join", sampling._Batch.join)
+        for batch in (sampling._Batch, sampling._SharedBatch):  # a copy per row, or shared
+            batch.join = activity.wrap("join", batch.join)
         sampling.ContinuousDecoder.step = activity.wrap("step", sampling.ContinuousDecoder.step)
         sampler = Sampler(lambda: _active_rows(bot), activity)
         sampler.start()
