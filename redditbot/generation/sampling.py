@@ -26,7 +26,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+from transformers import AttentionInterface
 from transformers.cache_utils import DynamicLayer
+from transformers.integrations.sdpa_attention import sdpa_attention_forward
+from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, AttentionMaskInterface
 
 from redditbot.domain import SamplingParams
 
@@ -583,9 +586,6 @@ def use_shared_prompts(model) -> bool:
     switch = getattr(model, "set_attn_implementation", None)
     if config._attn_implementation != "sdpa" or switch is None:
         return False  # eager, flash, ...: as the operator or the model chose
-    from transformers import AttentionInterface
-    from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, AttentionMaskInterface
-
     AttentionInterface.register(SHARED_PROMPT_ATTENTION, _attention)
     AttentionMaskInterface.register(SHARED_PROMPT_ATTENTION, ALL_MASK_ATTENTION_FUNCTIONS["sdpa"])
     switch(SHARED_PROMPT_ATTENTION)
@@ -596,10 +596,9 @@ def _attention(module, query, key, value, attention_mask, *args, **kwargs):
     """A ``_SharedPromptLayer``'s attention when ``key`` is its rows' own tokens, else sdpa's."""
     layer = getattr(key, "shared_prompt_layer", None)
     if layer is None:
-        from transformers.integrations.sdpa_attention import sdpa_attention_forward
-
         return sdpa_attention_forward(module, query, key, value, attention_mask, *args, **kwargs)
-    return layer.attend(query, key, value, attention_mask, kwargs["scaling"]), None
+    scaling = kwargs.get("scaling") or query.shape[-1] ** -0.5
+    return layer.attend(query, key, value, attention_mask, scaling), None
 
 
 @dataclass
