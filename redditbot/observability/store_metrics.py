@@ -37,7 +37,7 @@ from redditbot.store.models import (
     PostJob,
     ReplyJob,
     SubmissionRow,
-    Subreddit,
+    SubredditPause,
 )
 
 # Upper bounds (seconds) of the generation latency histogram: CPU decoding of a small model
@@ -199,9 +199,12 @@ def rate_limited_jobs(session: Session, now: datetime) -> Metric:
 
 
 def paused_subreddits(session: Session, now: datetime) -> Metric:
-    """Subreddits the bot stopped posting to for now (repeated 403s pause one)."""
-    query = select(func.count()).select_from(Subreddit).where(Subreddit.paused_until > now)
-    help_ = "Subreddits paused (after repeated 403s) at scrape time."
+    """(account, subreddit) pairs the bot stopped posting to for now: repeated 403s pause one
+    account in one subreddit, the other accounts go on there. The name stays, so that the
+    dashboards and alerts reading it go on working; with one account it is the same count."""
+    paused = SubredditPause.paused_until > now
+    query = select(func.count()).select_from(SubredditPause).where(paused)
+    help_ = "(account, subreddit) pairs paused (after repeated 403s) at scrape time."
     return GaugeMetricFamily("redditbot_paused_subreddits", help_, value=session.scalar(query) or 0)
 
 

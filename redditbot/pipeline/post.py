@@ -27,7 +27,7 @@ from redditbot.disclosure import disclosed
 from redditbot.domain import Clock, PostedComment, RedditGateway, Status, utcnow
 from redditbot.errors import RateLimited, RedditbotError, TargetUnavailable, TransientError
 from redditbot.store import queries
-from redditbot.store.models import CommentRow, Job, PostedReply, ReplyJob, Subreddit
+from redditbot.store.models import CommentRow, Job, PostedReply, ReplyJob
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +161,8 @@ class Sender(Generic[J, S]):
 
     def _claim(self, session: Session) -> list[J]:
         now = self.clock()
-        paused = select(Subreddit.name).where(Subreddit.paused_until > now)
+        # Only this account's pauses: another account banned in a subreddit stops only itself.
+        paused = queries.paused_subreddits(session, self.account, now)
         return queries.claim_jobs(
             session,
             model=self.model,
@@ -242,7 +243,7 @@ class Sender(Generic[J, S]):
             if not finished:
                 self.kind.record(session, row, sent, text, reconciled=reconciled, now=now)
                 _move_to_posted(row, now)
-                queries.clear_forbidden(session, job.subreddit)
+                queries.clear_forbidden(session, job.subreddit, account=self.account)
             kept = self.kind.recorded(session, row)
         if kept != sent.fullname:
             why = f" (the job was already {row.status} by another instance)"
@@ -277,8 +278,8 @@ class Sender(Generic[J, S]):
             self._count_forbidden(job.subreddit)
 
     def _count_forbidden(self, subreddit: str) -> None:
-        """A 403 in ``subreddit``: repeated ones pause it (replies and posts), in the log and
-        the store."""
+        """A 403 for this account in ``subreddit``: repeated ones pause this account there
+        (replies and posts), in the log and the store; other accounts are not paused."""
         with self.sessions.begin() as session:
             until = queries.count_forbidden(
                 session,
@@ -289,7 +290,12 @@ class Sender(Generic[J, S]):
                 pause_for=self.limits.pause_for,
             )
         if until:
-            log.warning("r/%s paused until %s after repeated 403 answers", subreddit, until)
+            log.warning(
+                "r/%s paused for account %s until %s after repeated 403 answers",
+                subreddit,
+                self.account,
+                until,
+            )
 
     def _finish(self, job: J, status: Status, *, reason: str) -> None:
         with self.sessions.begin() as session:

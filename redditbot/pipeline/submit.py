@@ -16,7 +16,7 @@ a lost one is found again.
 - ``posting`` is committed before ``/api/submit``; a job found in ``posting`` is reconciled with
   the account's own submitted listing before anything is sent again.
 - RATELIMIT is a delay; SUBREDDIT_NOTALLOWED, NO_SELFS, SUBMIT_VALIDATION_*, a title over 300
-  characters and a 403 are terminal ``skipped`` reasons; repeated 403s pause the subreddit.
+  characters and a 403 are terminal ``skipped`` reasons; repeated 403s pause the account there.
 """
 
 from __future__ import annotations

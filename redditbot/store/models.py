@@ -105,12 +105,26 @@ class Job(Base):
 
 
 class Subreddit(Base):
-    """A subreddit the bot has seen; ``paused_until`` stops posting there (e.g. after 403s)."""
+    """A subreddit the bot has seen (its pauses are per account: ``SubredditPause``)."""
 
     __tablename__ = "subreddits"
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SubredditPause(Base):
+    """One account's 403s in one subreddit; ``paused_until`` stops that account posting there.
+
+    Per (account, subreddit), not per subreddit: a 403 is most often one account banned there,
+    and the other accounts may still post. ``forbidden_count`` counts the 403s in a row since
+    that account's last success there (a new pause starts it again).
+    """
+
+    __tablename__ = "subreddit_pauses"
+
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subreddit: Mapped[str] = mapped_column(String(64), primary_key=True)
     forbidden_count: Mapped[int] = mapped_column(Integer, default=0)
     paused_until: Mapped[datetime | None]
     pause_reason: Mapped[str | None] = mapped_column(Text)

@@ -11,7 +11,7 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, case, func, or_, select, type_coerce, update
+from sqlalchemy import ColumnElement, Select, case, func, or_, select, type_coerce, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -27,6 +27,7 @@ from redditbot.store.models import (
     ReplyJob,
     SubmissionRow,
     Subreddit,
+    SubredditPause,
     UTCDateTime,
 )
 
@@ -371,36 +372,59 @@ def count_forbidden(
     threshold: int,
     pause_for: timedelta,
 ) -> datetime | None:
-    """Count a 403 in ``subreddit``; the ``threshold``-th in a row pauses it (replies and posts
-    alike), recorded on the subreddit row and in the event log. Returns the end of a new pause.
-    A success in between starts the count again (``clear_forbidden``)."""
-    sub = session.get(Subreddit, subreddit) or Subreddit(name=subreddit, first_seen_at=now)
-    session.add(sub)
-    sub.forbidden_count = (sub.forbidden_count or 0) + 1
-    if sub.forbidden_count < threshold:
+    """Count a 403 ``account`` got in ``subreddit``; its ``threshold``-th in a row pauses that
+    account there (replies and posts alike; the other accounts go on), recorded on the
+    (account, subreddit) row of ``subreddit_pauses`` and in the event log. Returns the end of a
+    new pause. A success of that account in between starts its count again (``clear_forbidden``).
+
+    One upsert adds the 403, so two instances of the account counting at once both count."""
+    insert = _insert_for(session)(SubredditPause).values(
+        account=account, subreddit=subreddit, forbidden_count=1
+    )
+    count = session.scalar(
+        insert.on_conflict_do_update(
+            index_elements=["account", "subreddit"],
+            set_={"forbidden_count": SubredditPause.forbidden_count + 1},
+        ).returning(SubredditPause.forbidden_count)
+    )
+    if count < threshold:
         return None
-    sub.paused_until = now + pause_for
-    sub.pause_reason = f"{sub.forbidden_count} consecutive 403 answers"
-    sub.forbidden_count = 0
-    message = f"r/{subreddit} paused until {sub.paused_until:%Y-%m-%d %H:%M} UTC"
+    until, reason = now + pause_for, f"{count} consecutive 403 answers"
+    session.execute(
+        update(SubredditPause)
+        .where(SubredditPause.account == account, SubredditPause.subreddit == subreddit)
+        .values(paused_until=until, pause_reason=reason, forbidden_count=0)
+    )
     record_event(
         session,
         "subreddit_paused",
-        f"{message}: {sub.pause_reason}",
+        f"r/{subreddit} paused for u/{account} until {until:%Y-%m-%d %H:%M} UTC: {reason}",
         now=now,
         level="warning",
         account=account,
         subreddit=subreddit,
     )
-    return sub.paused_until
+    return until
 
 
-def clear_forbidden(session: Session, subreddit: str) -> None:
-    """Reddit took a reply or post in ``subreddit``: the 403s so far were not "in a row"."""
+def clear_forbidden(session: Session, subreddit: str, *, account: str) -> None:
+    """Reddit took a reply or post of ``account`` in ``subreddit``: that account's 403s there so
+    far were not "in a row" (another account's count is its own)."""
     session.execute(
-        update(Subreddit)
-        .where(Subreddit.name == subreddit, Subreddit.forbidden_count > 0)
+        update(SubredditPause)
+        .where(
+            SubredditPause.account == account,
+            SubredditPause.subreddit == subreddit,
+            SubredditPause.forbidden_count > 0,
+        )
         .values(forbidden_count=0)
+    )
+
+
+def paused_subreddits(session: Session, account: str, now: datetime) -> Select[tuple[str]]:
+    """The subreddits ``account`` may not post to at ``now`` (a subquery for claims)."""
+    return select(SubredditPause.subreddit).where(
+        SubredditPause.account == account, SubredditPause.paused_until > now
     )
 
 

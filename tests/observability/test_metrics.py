@@ -15,7 +15,7 @@ from redditbot.store.models import (
     PostedReply,
     PostJob,
     SubmissionRow,
-    Subreddit,
+    SubredditPause,
 )
 from tests.observability.conftest import NOW, FakeHealth, add_job, ago, get
 
@@ -229,14 +229,16 @@ def test_rate_limit_waits_and_paused_subreddits(sessions, serve, health) -> None
         session.add(PostJob(account="bot", subreddit="python", slot="2026-11-29T10:00",
                             status="approved", reason="ratelimit", not_before=ago(-30),
                             created_at=NOW, updated_at=NOW))  # fmt: skip
-        session.add(Subreddit(name="python", paused_until=ago(-3600), pause_reason="403s"))
-        session.add(Subreddit(name="cooking", paused_until=ago(10)))  # the pause is over
-        session.add(Subreddit(name="rust"))
+        for account in ("bot", "other"):  # two accounts paused in one subreddit: two pairs
+            session.add(SubredditPause(account=account, subreddit="python",
+                                       paused_until=ago(-3600), pause_reason="403s"))  # fmt: skip
+        session.add(SubredditPause(account="bot", subreddit="cooking", paused_until=ago(10)))
+        session.add(SubredditPause(account="bot", subreddit="rust", forbidden_count=2))
     samples = scrape(serve(sessions, health).url)
 
     assert one(samples, "redditbot_rate_limited_jobs", job="reply") == 1
     assert one(samples, "redditbot_rate_limited_jobs", job="post") == 1
-    assert one(samples, "redditbot_paused_subreddits") == 1
+    assert one(samples, "redditbot_paused_subreddits") == 2
 
 
 def test_store_figures_only_where_asked_for(filled, health) -> None:

@@ -9,24 +9,29 @@ from sqlalchemy import select, text
 
 from redditbot.domain import Status
 from redditbot.pipeline.post import Poster, PosterLimits, PostPolicy
+from redditbot.reddit.gateway import PrawGateway
 from redditbot.reddit.sandbox import DEMO_BOT
-from redditbot.store.models import Event, PostedReply, ReplyJob, Subreddit
-from tests.pipeline.conftest import expire_leases
+from redditbot.store.models import Event, PostedReply, ReplyJob, SubredditPause
+from tests.pipeline.conftest import expire_leases, reddit_settings
 
 DEFAULT_POLICY = PostPolicy()
+SECOND_BOT = "second_bot"
 REPLY = "Try pathlib: Path('notes.txt').read_text() does it in one line."
 
 
 def make_poster(gateway, sessions, clock, policy=DEFAULT_POLICY, owner="instance-1",
-                in_flight=PosterLimits.in_flight) -> Poster:  # fmt: skip
-    return Poster(gateway, sessions, account="bot", bot_username=DEMO_BOT, owner=owner,
+                in_flight=PosterLimits.in_flight, account="bot",
+                username=DEMO_BOT) -> Poster:  # fmt: skip
+    return Poster(gateway, sessions, account=account, bot_username=username, owner=owner,
                   policy=lambda _sub: policy, clock=clock,
                   limits=PosterLimits(lease=timedelta(minutes=5), in_flight=in_flight))  # fmt: skip
 
 
-def approved_job(sessions, clock, target: str, subreddit: str = "learnpython") -> int:
+def approved_job(
+    sessions, clock, target: str, subreddit: str = "learnpython", account: str = "bot"
+) -> int:
     with sessions.begin() as session:
-        job = ReplyJob(account="bot", target_fullname=target, subreddit=subreddit,
+        job = ReplyJob(account=account, target_fullname=target, subreddit=subreddit,
                        link_fullname=target, status="approved", reply_text=REPLY,
                        created_at=clock(), updated_at=clock())  # fmt: skip
         session.add(job)
@@ -143,9 +148,10 @@ def test_repeated_403_pauses_the_subreddit(world, sandbox, gateway, sessions, cl
     poster.run_once()
     assert [job_row(sessions, j).reason for j in jobs] == ["forbidden"] * 3
     with sessions() as session:
-        sub = session.get(Subreddit, "gardening")
-        assert sub.paused_until is not None and "403" in sub.pause_reason
-        assert session.scalars(select(Event.kind).where(Event.kind == "subreddit_paused")).one()
+        pause = session.get(SubredditPause, ("bot", "gardening"))
+        assert pause.paused_until is not None and "403" in pause.pause_reason
+        event = session.scalars(select(Event).where(Event.kind == "subreddit_paused")).one()
+        assert event.account == "bot" and "u/bot" in event.message
     held = approved_job(sessions, clock, targets[3], subreddit="gardening")
     sandbox.writes.clear()
     poster.run_once()
@@ -164,9 +170,71 @@ def test_a_post_between_403s_starts_the_count_again(world, sandbox, gateway, ses
         poster.run_once()
         reasons.append(job_row(sessions, job_id).reason)
         with sessions() as session:
-            paused = session.get(Subreddit, "learnpython").paused_until
+            paused = session.get(SubredditPause, ("bot", "learnpython")).paused_until
         assert (paused is not None) == (index == 5), (index, reasons)
     assert reasons == ["forbidden", "forbidden", None, "forbidden", "forbidden", "forbidden"]
+
+
+@pytest.fixture
+def second_poster(world, sandbox, sessions, clock) -> Poster:
+    """A second bot account (its own Reddit user, its own sender), as ``[[accounts]]`` run."""
+    world.add_user(SECOND_BOT, "second-password")
+    gateway = PrawGateway(reddit_settings(sandbox, username=SECOND_BOT, password="second-password"))
+    return make_poster(gateway, sessions, clock, account="second", username=SECOND_BOT)
+
+
+def pauses(sessions, subreddit: str) -> dict[str, tuple[int, bool]]:
+    """Each account's (403s in a row, paused) in ``subreddit``."""
+    query = select(SubredditPause).where(SubredditPause.subreddit == subreddit)
+    with sessions() as session:
+        return {p.account: (p.forbidden_count, p.paused_until is not None)
+                for p in session.scalars(query)}  # fmt: skip
+
+
+def test_403s_pause_only_the_account_that_got_them(
+    world, sandbox, gateway, sessions, clock, second_poster
+) -> None:
+    """One account banned in r/gardening stops posting there; the other account goes on."""
+    world.ban(DEMO_BOT, "gardening")
+    targets = [c.fullname for c in world.comments({"gardening"})[:4]]
+    refused = [approved_job(sessions, clock, t, subreddit="gardening") for t in targets[:3]]
+    poster = make_poster(gateway, sessions, clock)
+    poster.run_once()
+    assert [job_row(sessions, j).reason for j in refused] == ["forbidden"] * 3
+    held = approved_job(sessions, clock, targets[3], subreddit="gardening")
+    other = approved_job(sessions, clock, targets[3], subreddit="gardening", account="second")
+    sandbox.writes.clear()
+    assert poster.run_once() == 0  # the banned account claims nothing in r/gardening
+    assert second_poster.run_once() == 1
+    assert job_row(sessions, held).status == "approved"
+    assert job_row(sessions, other).status == "posted"
+    assert [c.author for c in world.replies_to(targets[3])] == [SECOND_BOT]
+    assert pauses(sessions, "gardening") == {"bot": (0, True)}
+    assert len(comment_writes(sandbox)) == 1
+
+
+def test_a_success_starts_only_its_own_accounts_count_again(
+    world, sandbox, gateway, sessions, clock, second_poster
+) -> None:
+    """403s in a row are counted per account: a reply of one account getting through does not
+    forgive the other's 403s."""
+    targets = [c.fullname for c in world.comments({"learnpython"})[:4]]
+    posters = {"bot": make_poster(gateway, sessions, clock), "second": second_poster}
+
+    def attempt(account: str, target: str, refused: bool = True) -> str | None:
+        if refused:
+            sandbox.faults.add("/api/comment", status=403)
+        job_id = approved_job(sessions, clock, target, account=account)
+        posters[account].run_once()
+        return job_row(sessions, job_id).reason
+
+    for target in targets[:2]:
+        assert (attempt("bot", target), attempt("second", target)) == ("forbidden", "forbidden")
+    assert attempt("bot", targets[2], refused=False) is None  # posted
+    assert pauses(sessions, "learnpython") == {"bot": (0, False), "second": (2, False)}
+    assert attempt("second", targets[2]) == "forbidden"  # second's third in a row
+    assert attempt("bot", targets[3]) == "forbidden"  # bot's first since its success
+    assert pauses(sessions, "learnpython") == {"bot": (1, False), "second": (0, True)}
 
 
 @pytest.mark.parametrize("fault", [{"drop": True}, {"status": 503}, {"status": 522}])

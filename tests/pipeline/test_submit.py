@@ -26,10 +26,11 @@ from redditbot.pipeline.submit import (
     title_problems,
 )
 from redditbot.posting_settings import OriginalPostSettings
+from redditbot.reddit.gateway import PrawGateway
 from redditbot.reddit.sandbox import DEMO_BOT
 from redditbot.store import queries
-from redditbot.store.models import Event, PostJob, Subreddit
-from tests.pipeline.conftest import expire_leases
+from redditbot.store.models import Event, PostJob, SubredditPause
+from tests.pipeline.conftest import expire_leases, reddit_settings
 
 TITLE = "What small script saved you the most time this year?"
 BODY = "Mine renames my photos by date. Share yours, however tiny it is!"
@@ -70,7 +71,14 @@ def config(review: bool = False, dry_run: bool = False) -> Settings:
 
 
 def make_stage(
-    gateway, sessions, clock, generator, settings=None, posting=EVERY_6H, owner="instance-1"
+    gateway,
+    sessions,
+    clock,
+    generator,
+    settings=None,
+    posting=EVERY_6H,
+    owner="instance-1",
+    account="bot",
 ) -> SubmitStage:
     settings = settings or config()
     moderator = Moderator(settings.moderation_for("learnpython"))
@@ -79,7 +87,7 @@ def make_stage(
         sessions,
         settings,
         generator,
-        account="bot",
+        account=account,
         owner=owner,
         moderator_for=lambda _: moderator,
         posting=lambda _: posting,
@@ -365,10 +373,45 @@ def test_repeated_403_pauses_the_subreddit(world, sandbox, gateway, sessions, cl
         stage.run_once()
         clock.advance(3600)
     with sessions() as session:
-        paused = session.get(Subreddit, "learnpython").paused_until
+        paused = session.get(SubredditPause, ("bot", "learnpython")).paused_until
     assert paused is not None and paused > clock()
     assert [j.reason for j in jobs(sessions)] == ["forbidden"] * 3 + [None]
     assert jobs(sessions)[3].status == "approved" and len(submit_writes(sandbox)) == 3
+
+
+def test_403s_pause_original_posts_only_for_the_account_that_got_them(
+    world, sandbox, gateway, sessions, clock
+) -> None:
+    """One account banned in r/learnpython stops posting there; a second account goes on."""
+    world.ban(DEMO_BOT, "learnpython")
+    world.add_user("second_bot", "second-password")
+    second_gateway = PrawGateway(
+        reddit_settings(sandbox, username="second_bot", password="second-password")
+    )
+    hourly = OriginalPostSettings(enabled=True, every_hours=1, max_per_day=24)
+    topics = ["photos", "backups", "invoices", "playlists"]
+    stages = {
+        account: make_stage(
+            account_gateway, sessions, clock, posting=hourly, account=account,
+            generator=ScriptedGenerator(
+                *[f"Title: How does {account} sort {t}?\nBody: {BODY}" for t in topics]
+            ),
+        )
+        for account, account_gateway in (("bot", gateway), ("second", second_gateway))
+    }  # fmt: skip
+    for _ in range(4):
+        for stage in stages.values():
+            stage.run_once()
+        clock.advance(3600)
+    by_account = {a: [(j.status, j.reason) for j in jobs(sessions) if j.account == a]
+                  for a in stages}  # fmt: skip
+    assert by_account["bot"] == [("skipped", "forbidden")] * 3 + [("approved", None)]
+    assert by_account["second"] == [("posted", None)] * 4
+    assert len([p for p in world.submissions({"learnpython"}) if p.author == "second_bot"]) == 4
+    with sessions() as session:
+        assert session.get(SubredditPause, ("bot", "learnpython")).paused_until > clock()
+        assert session.get(SubredditPause, ("second", "learnpython")) is None
+    assert len(submit_writes(sandbox)) == 3 + 4
 
 
 def test_a_post_between_403s_starts_the_count_again(world, sandbox, gateway, sessions, clock):
@@ -381,7 +424,7 @@ def test_a_post_between_403s_starts_the_count_again(world, sandbox, gateway, ses
             sandbox.faults.add("/api/submit", status=403)
         stage.run_once()
         with sessions() as session:
-            paused = session.get(Subreddit, "learnpython").paused_until
+            paused = session.get(SubredditPause, ("bot", "learnpython")).paused_until
         assert (paused is not None) == (hour == 5), (hour, [j.reason for j in jobs(sessions)])
         clock.advance(3600)
     assert [j.reason for j in jobs(sessions)] == ["forbidden"] * 2 + [None] + ["forbidden"] * 3

@@ -21,6 +21,7 @@ from redditbot.store.engine import make_engine
 
 TABLES = {
     "subreddits",
+    "subreddit_pauses",
     "submissions",
     "comments",
     "inbox_items",
