@@ -10,24 +10,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import text
 
 from redditbot.domain import Status
-from redditbot.store import migrate, queries
-from redditbot.store.engine import make_engine, session_factory
+from redditbot.store import queries
 from redditbot.store.models import ReplyJob
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=5)
-
-
-@pytest.fixture
-def pg_sessions(pg_empty_url: str):
-    migrate.upgrade(pg_empty_url)
-    engine = make_engine(pg_empty_url)
-    yield session_factory(engine)
-    engine.dispose()
 
 
 def add_approved_jobs(sessions, count: int) -> list[int]:

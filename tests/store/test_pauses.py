@@ -8,11 +8,10 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import MetaData, Table, insert, inspect, select, text, update
 
 from redditbot.store import migrate, queries
-from redditbot.store.engine import make_engine, session_factory
+from redditbot.store.engine import make_engine
 from redditbot.store.models import Event, SubredditPause
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -66,14 +65,6 @@ def test_a_success_clears_only_that_accounts_count(sessions) -> None:
 def all_pauses(sessions) -> list[SubredditPause]:
     with sessions() as session:
         return list(session.scalars(select(SubredditPause)))
-
-
-@pytest.fixture
-def pg_sessions(pg_empty_url: str):
-    migrate.upgrade(pg_empty_url)
-    engine = make_engine(pg_empty_url)
-    yield session_factory(engine)
-    engine.dispose()
 
 
 def test_two_instances_counting_at_once_both_count(pg_sessions) -> None:
