@@ -122,7 +122,7 @@ class ContinuousDecoder:
         self.waiting: deque[tuple[DecodeRow, PendingRow]] = deque()
         self._waiting_lock = threading.Lock()  # submit comes from any thread, step from one
         self.active: list[tuple[DecodeRow, PendingRow]] = []  # in batch-row order
-        self.batch: _Batch | None = None
+        self.batch: _Batch | _SharedBatch | None = None
         self.sampler: RowSampler | None = None
         self.logits = None  # [active rows, vocab]: what each row's next token is picked from
         self.steps = 0
@@ -179,6 +179,16 @@ class ContinuousDecoder:
             joining = [self.waiting.popleft() for _ in range(min(free, len(self.waiting)))]
         if not joining:
             return
+        try:
+            self._splice(joining)
+        except Exception as exc:  # out of memory, say: they are neither waiting nor active
+            for _, out in joining:
+                out.error = exc
+            raise
+        self.active += joining
+
+    def _splice(self, joining: list[tuple[DecodeRow, PendingRow]]) -> None:
+        """Prefill the joining rows and splice them into the running batch (or start one)."""
         rows = [row for row, _ in joining]
         logits, batch = prefill(self.model, rows, self.device, self.prefixes, self.share_prompts)
         sampler = RowSampler(rows, logits.shape[-1], self.device)
@@ -190,7 +200,6 @@ class ContinuousDecoder:
             self.batch.join(batch, room)
             self.sampler.join(sampler)
             self.logits = torch.cat([self.logits, logits])
-        self.active += joining
 
     def _no_early_end(self, logits):
         """The end tokens masked out for the rows that have fewer than ``min_new_tokens``."""
@@ -588,7 +597,10 @@ def use_shared_prompts(model) -> bool:
         return False  # eager, flash, ...: as the operator or the model chose
     AttentionInterface.register(SHARED_PROMPT_ATTENTION, _attention)
     AttentionMaskInterface.register(SHARED_PROMPT_ATTENTION, ALL_MASK_ATTENTION_FUNCTIONS["sdpa"])
-    switch(SHARED_PROMPT_ATTENTION)
+    try:
+        switch(SHARED_PROMPT_ATTENTION)
+    except (KeyError, ValueError):  # a transformers that takes no registered name: own copies
+        return False
     return config._attn_implementation == SHARED_PROMPT_ATTENTION
 
 
@@ -639,13 +651,17 @@ class _SharedBatch:
         prompts = [rows[start].prompt_ids for start, _ in spans]
         merged = _fork(template)
         for index, layer in enumerate(template.layers):
+            # at least float32: attention scores in a half type lose what sdpa's kernels keep
+            kind = torch.promote_types(layer.keys.dtype, torch.float32)
             # each prompt's own copy (the prefill's cache is padded and shared by its group)
-            own = {p: tuple(t[0].clone() for t in runs[p][1][index]) for p in set(prompts)}
+            own = {
+                p: tuple(t[0].to(kind, copy=True) for t in runs[p][1][index]) for p in set(prompts)
+            }
             keys, values = layer.keys, layer.values
             merged.layers[index] = _SharedPromptLayer(
                 [own[p] for p in prompts],
-                keys.new_empty(len(rows), keys.shape[1], room, keys.shape[-1]),
-                values.new_empty(len(rows), values.shape[1], room, values.shape[-1]),
+                keys.new_empty(len(rows), keys.shape[1], room, keys.shape[-1], dtype=kind),
+                values.new_empty(len(rows), values.shape[1], room, values.shape[-1], dtype=kind),
             )
         device = template.layers[0].keys.device
         lengths = [len(row.prompt_ids) for row in rows]
@@ -691,10 +707,17 @@ class _SharedBatch:
         self.positions = self.positions + 1
         layout = self.spans
         for layer in self.cache.layers:
-            layer.spans = layout
+            layer.spans, layer.attended = layout, False
         # a 4D mask is passed to the attention as it is: the columns before each row's own
         inputs = {"input_ids": tokens[:, None], "attention_mask": mask}
         out = forward(model, self.cache, **inputs, position_ids=self.positions)
+        if not all(layer.attended for layer in self.cache.layers):
+            # another attention ran (the model switched back, or transformers lost the mark on
+            # the keys): it saw each row's own tokens without the prompt, so the step is wrong
+            raise RuntimeError(
+                "a shared-prompt decoding step ran without the shared-prompt attention; "
+                "set [model] share_prompts = false for this model or transformers version"
+            )
         self.cache = _cache_of(out)
         return out.logits[:, -1, :].float()
 
@@ -702,13 +725,15 @@ class _SharedBatch:
 class _SharedPromptLayer(DynamicLayer):
     """One layer of a ``_SharedBatch``: each span's prompt keys and values [kv heads, length,
     dim] once, and the rows' generated ones [rows, kv heads, columns + room, dim], written in
-    place. ``update`` returns the generated ones, marked so that ``_attention`` adds the
-    prompts."""
+    place, both at least float32 (a half-precision model's scores lose too much in its own
+    type). ``update`` returns the generated ones, marked so that ``_attention`` adds the
+    prompts; ``attended`` tells the batch that it did."""
 
     def __init__(self, prompts: list[tuple[Any, Any]], keys, values) -> None:
         self.is_initialized, self.device = True, keys.device
         self.prompts = prompts
         self.spans: list[tuple[int, int]] = []  # set by the batch before each step
+        self.attended = False  # whether this step's attention was ``attend`` (the batch checks)
         self._keys, self._values, self.length = keys, values, 0
 
     @property
@@ -739,23 +764,24 @@ class _SharedPromptLayer(DynamicLayer):
         rows, heads, _, dim = query.shape
         kv_heads = keys.shape[1]
         group = heads // kv_heads  # query heads per kv head
-        q = query.reshape(rows, kv_heads, group, dim)
+        q = query.reshape(rows, kv_heads, group, dim).to(keys.dtype)  # the cache's (>= float32)
+        mask = mask.to(keys.dtype)
         own = torch.matmul(q, keys.transpose(-1, -2)) * scaling + mask  # [rows, kv, group, T]
-        out = query.new_empty(rows, kv_heads, group, dim)
+        self.attended = True
+        out = q.new_empty(rows, kv_heads, group, dim)
         columns = own.shape[-1]
         for (start, end), (prompt_keys, prompt_values) in zip(self.spans, self.prompts):
             n = end - start
             qs = q[start:end].transpose(0, 1).reshape(kv_heads, n * group, dim)
             scores = torch.matmul(qs, prompt_keys.transpose(-1, -2)) * scaling  # [kv, n*g, L]
             mine = own[start:end].transpose(0, 1).reshape(kv_heads, n * group, columns)
-            weights = torch.softmax(torch.cat([scores, mine], dim=-1), dim=-1, dtype=torch.float32)
-            weights = weights.to(query.dtype)
+            weights = torch.softmax(torch.cat([scores, mine], dim=-1), dim=-1)
             length = scores.shape[-1]
             part = torch.matmul(weights[..., :length], prompt_values)  # [kv, n*g, dim]
             part = part.reshape(kv_heads, n, group, dim).transpose(0, 1)
             tail = weights[..., length:].reshape(kv_heads, n, group, columns).transpose(0, 1)
             out[start:end] = part + torch.matmul(tail, values[start:end])
-        return out.reshape(rows, 1, heads, dim)
+        return out.reshape(rows, 1, heads, dim).to(query.dtype)
 
     def select(self, index, kept_spans: list[bool], trim: int) -> None:
         """Keep the rows at ``index``, the prompts of the spans kept, none of the first

@@ -68,7 +68,8 @@ class ModelSettings(BaseModel):
         True,
         description="transformers backend: the candidates of a reply share one copy of the "
         "prompt's keys and values (Llama-family models, the default's; others keep a copy per "
-        "candidate). Same output, a quarter of the memory for 4 candidates; false: a copy each.",
+        "candidate). The same replies (to float rounding) in a quarter of the memory for 4 "
+        "candidates; false: a copy each.",
     )
     max_context_tokens: int = Field(
         2048,

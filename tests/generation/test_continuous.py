@@ -261,6 +261,74 @@ def test_a_crash_mid_batch_fails_its_rows_and_leaves_the_decoder_usable(loaded, 
     assert gen.generate([request])[0].candidates[0].tokens_out > 0
 
 
+class _FailsPrefill:
+    """A model whose prompt runs (more than one token a row) raise once ``armed``."""
+
+    def __init__(self, model) -> None:
+        self.model, self.config, self.forward, self.armed = (
+            model,
+            model.config,
+            model.forward,
+            False,
+        )
+
+    def __call__(self, **kwargs):
+        if self.armed and kwargs["input_ids"].shape[1] > 1:
+            raise RuntimeError("out of memory")
+        return self.model(**kwargs)
+
+
+def test_rows_whose_join_failed_fail_too_and_nobody_waits_for_them(loaded, share):
+    failing = _FailsPrefill(loaded.model)
+    dec = sampling.ContinuousDecoder(
+        failing, eos_token_ids=NO_END, device="cpu", max_rows=4, share_prompts=share
+    )
+    (running,) = dec.submit([row(0, 3)])
+    dec.step()
+    (joining,) = dec.submit([row(1, 5)])
+    failing.armed = True
+    with pytest.raises(RuntimeError, match="out of memory") as crash:
+        dec.step()
+    dec.abort(crash.value)  # what the generator does with a crash
+    # the joining row was neither waiting nor decoding: without its own error, its caller
+    # would wait for it for ever
+    assert joining.error is crash.value and running.error is crash.value and not dec.busy
+
+
+def test_a_shared_step_that_misses_the_shared_attention_is_an_error(loaded):
+    dec = decoder(loaded, share=True)
+    dec.submit(candidates(0, 5))
+    dec.step()
+    loaded.model.set_attn_implementation("sdpa")  # each row's own tokens, without the prompt
+    try:
+        with pytest.raises(RuntimeError, match="without the shared-prompt attention"):
+            dec.step()
+    finally:
+        loaded.model.set_attn_implementation(sampling.SHARED_PROMPT_ATTENTION)
+
+
+def test_half_precision_models_attend_to_shared_prompts_in_float32(tiny_model_dir):
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    half = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.bfloat16).eval()
+    greedy = [replace(r, params=GREEDY) for r in candidates(0, 5)] + [row(1, 8)]
+    out = {}
+    for share in (True, False):
+        dec = sampling.ContinuousDecoder(
+            half, eos_token_ids=NO_END, device="cpu", max_rows=8, share_prompts=share
+        )
+        pending = dec.submit(greedy)
+        dec.step()
+        if share:  # bf16 scores lose what sdpa's kernels keep: the cache is float32
+            layer = dec.batch.cache.layers[0]
+            assert layer.keys.dtype == layer.prompts[0][0].dtype == torch.float32
+        while dec.busy:
+            dec.step()
+        out[share] = [p.result.token_ids for p in pending]
+    assert out[True] == out[False]
+
+
 class _AlwaysEnd:
     """A model whose every pass prefers the end token ``token`` above all others."""
 
