@@ -631,7 +631,7 @@ class _SharedBatch:
     @property
     def width(self) -> int:
         """Columns of generated tokens held per row (the prompts are held apart)."""
-        return self.cache.layers[0].length
+        return self.cache.layers[0].get_seq_length()
 
     @property
     def prompts_held(self) -> int:
@@ -660,8 +660,9 @@ class _SharedBatch:
             keys, values = layer.keys, layer.values
             merged.layers[index] = _SharedPromptLayer(
                 [own[p] for p in prompts],
-                keys.new_empty(len(rows), keys.shape[1], room, keys.shape[-1], dtype=kind),
-                values.new_empty(len(rows), values.shape[1], room, values.shape[-1], dtype=kind),
+                keys.new_empty(len(rows), keys.shape[1], 0, keys.shape[-1], dtype=kind),
+                values.new_empty(len(rows), values.shape[1], 0, values.shape[-1], dtype=kind),
+                room,
             )
         device = template.layers[0].keys.device
         lengths = [len(row.prompt_ids) for row in rows]
@@ -690,7 +691,7 @@ class _SharedBatch:
         """Append ``other``'s rows (new: nothing generated yet), starting at the next column;
         every row gets room for ``room`` more tokens. Only generated tokens are copied."""
         rows = len(self.positions)
-        used = self.cache.layers[0].length
+        used = self.width
         for mine, theirs in zip(self.cache.layers, other.cache.layers, strict=True):
             mine.join(theirs, room)
         self.spans += [(start + rows, end + rows) for start, end in other.spans]
@@ -699,7 +700,7 @@ class _SharedBatch:
 
     def step(self, model, tokens):
         """Feed one new token per row; the next logits [rows, vocab]."""
-        columns = self.cache.layers[0].length + 1
+        columns = self.width + 1
         own = torch.arange(columns, device=self.first.device)[None, :] >= self.first[:, None]
         dtype = self.cache.layers[0].prompts[0][0].dtype
         mask = torch.zeros(own.shape, dtype=dtype, device=own.device)
@@ -722,41 +723,23 @@ class _SharedBatch:
         return out.logits[:, -1, :].float()
 
 
-class _SharedPromptLayer(DynamicLayer):
+class _SharedPromptLayer(_PreallocatedLayer):
     """One layer of a ``_SharedBatch``: each span's prompt keys and values [kv heads, length,
     dim] once, and the rows' generated ones [rows, kv heads, columns + room, dim], written in
-    place, both at least float32 (a half-precision model's scores lose too much in its own
-    type). ``update`` returns the generated ones, marked so that ``_attention`` adds the
-    prompts; ``attended`` tells the batch that it did."""
+    place as a ``_PreallocatedLayer`` writes, both at least float32 (a half-precision model's
+    scores lose too much in its own type). ``update`` returns the generated ones, marked so
+    that ``_attention`` adds the prompts; ``attended`` tells the batch that it did."""
 
-    def __init__(self, prompts: list[tuple[Any, Any]], keys, values) -> None:
-        self.is_initialized, self.device = True, keys.device
+    def __init__(self, prompts: list[tuple[Any, Any]], keys, values, room: int) -> None:
+        super().__init__(keys, values, room)  # no generated tokens yet: ``keys`` hold none
         self.prompts = prompts
         self.spans: list[tuple[int, int]] = []  # set by the batch before each step
         self.attended = False  # whether this step's attention was ``attend`` (the batch checks)
-        self._keys, self._values, self.length = keys, values, 0
-
-    @property
-    def keys(self):
-        return self._keys[:, :, : self.length]
-
-    @property
-    def values(self):
-        return self._values[:, :, : self.length]
 
     def update(self, key_states, value_states, *args, **kwargs):
-        end = self.length + key_states.shape[-2]
-        if end > self._keys.shape[-2]:
-            raise RuntimeError(f"decode cache full: {end} > {self._keys.shape[-2]} columns")
-        self._keys[:, :, self.length : end] = key_states
-        self._values[:, :, self.length : end] = value_states
-        self.length = end
-        keys = self.keys
+        keys, values = super().update(key_states, value_states, *args, **kwargs)
         keys.shared_prompt_layer = self
-        return keys, self.values
-
-    def get_seq_length(self) -> int:
-        return self.length
+        return keys, values
 
     def attend(self, query, keys, values, mask, scaling: float):
         """Attention of one query token per row [rows, heads, 1, dim] over its prompt (read once
@@ -786,19 +769,18 @@ class _SharedPromptLayer(DynamicLayer):
     def select(self, index, kept_spans: list[bool], trim: int) -> None:
         """Keep the rows at ``index``, the prompts of the spans kept, none of the first
         ``trim`` columns (nobody's any more)."""
-        self._keys = self._keys[index][:, :, trim:]
-        self._values = self._values[index][:, :, trim:]
+        self.batch_select_indices(index)
+        self.drop_left(trim)
         self.prompts = [p for p, kept in zip(self.prompts, kept_spans, strict=True) if kept]
-        self.length -= trim
 
     def join(self, other: _SharedPromptLayer, room: int) -> None:
         """Append ``other``'s rows and prompts; every row gets ``room`` columns to spare."""
         rows, kv_heads, _, dim = self._keys.shape
-        width = self.length + room
-        keys = self._keys.new_zeros(rows + other._keys.shape[0], kv_heads, width, dim)
+        used = self.get_seq_length()
+        keys = self._keys.new_zeros(rows + other._keys.shape[0], kv_heads, used + room, dim)
         values = self._values.new_zeros(keys.shape)
-        keys[:rows, :, : self.length] = self.keys
-        values[:rows, :, : self.length] = self.values
+        keys[:rows, :, :used] = self.keys
+        values[:rows, :, :used] = self.values
         self._keys, self._values = keys, values
         self.prompts = self.prompts + other.prompts
 

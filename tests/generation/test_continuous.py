@@ -149,7 +149,7 @@ def test_candidates_of_a_request_share_one_copy_of_its_prompt(loaded):
     assert dec.batch.spans == [(0, 3), (3, 6)] and dec.batch.prompts_held == 2
     # one copy of each prompt, [kv heads, its length, dim]; the rows hold their own tokens only
     assert [p[0].shape[1] for p in layer.prompts] == [20 + 9, 20 + 4]
-    assert layer.keys.shape[0] == 6 and layer.length == 2
+    assert layer.keys.shape[0] == 6 and layer.get_seq_length() == 2
     while dec.busy:
         dec.step()
     for one, done in zip(first + second, pending, strict=True):
