@@ -162,7 +162,7 @@ class Sender(Generic[J, S]):
     def _claim(self, session: Session) -> list[J]:
         now = self.clock()
         # Only this account's pauses: another account banned in a subreddit stops only itself.
-        paused = queries.paused_subreddits(session, self.account, now)
+        paused = queries.paused_subreddits(self.account, now)
         return queries.claim_jobs(
             session,
             model=self.model,

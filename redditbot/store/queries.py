@@ -421,7 +421,7 @@ def clear_forbidden(session: Session, subreddit: str, *, account: str) -> None:
     )
 
 
-def paused_subreddits(session: Session, account: str, now: datetime) -> Select[tuple[str]]:
+def paused_subreddits(account: str, now: datetime) -> Select[tuple[str]]:
     """The subreddits ``account`` may not post to at ``now`` (a subquery for claims)."""
     return select(SubredditPause.subreddit).where(
         SubredditPause.account == account, SubredditPause.paused_until > now

@@ -140,13 +140,20 @@ def test_refusals_are_terminal_skips(
     assert bot_replies(world, target) == []
 
 
-def test_repeated_403_pauses_the_subreddit(world, sandbox, gateway, sessions, clock) -> None:
+def refused_three_times(world, gateway, sessions, clock) -> tuple[Poster, list[str]]:
+    """The bot banned in r/gardening, three replies there refused (403); the poster and four
+    target comments there (the fourth not tried yet)."""
     world.ban(DEMO_BOT, "gardening")
     targets = [c.fullname for c in world.comments({"gardening"})[:4]]
-    jobs = [approved_job(sessions, clock, t, subreddit="gardening") for t in targets[:3]]
+    refused = [approved_job(sessions, clock, t, subreddit="gardening") for t in targets[:3]]
     poster = make_poster(gateway, sessions, clock)
     poster.run_once()
-    assert [job_row(sessions, j).reason for j in jobs] == ["forbidden"] * 3
+    assert [job_row(sessions, j).reason for j in refused] == ["forbidden"] * 3
+    return poster, targets
+
+
+def test_repeated_403_pauses_the_subreddit(world, sandbox, gateway, sessions, clock) -> None:
+    poster, targets = refused_three_times(world, gateway, sessions, clock)
     with sessions() as session:
         pause = session.get(SubredditPause, ("bot", "gardening"))
         assert pause.paused_until is not None and "403" in pause.pause_reason
@@ -195,12 +202,7 @@ def test_403s_pause_only_the_account_that_got_them(
     world, sandbox, gateway, sessions, clock, second_poster
 ) -> None:
     """One account banned in r/gardening stops posting there; the other account goes on."""
-    world.ban(DEMO_BOT, "gardening")
-    targets = [c.fullname for c in world.comments({"gardening"})[:4]]
-    refused = [approved_job(sessions, clock, t, subreddit="gardening") for t in targets[:3]]
-    poster = make_poster(gateway, sessions, clock)
-    poster.run_once()
-    assert [job_row(sessions, j).reason for j in refused] == ["forbidden"] * 3
+    poster, targets = refused_three_times(world, gateway, sessions, clock)
     held = approved_job(sessions, clock, targets[3], subreddit="gardening")
     other = approved_job(sessions, clock, targets[3], subreddit="gardening", account="second")
     sandbox.writes.clear()

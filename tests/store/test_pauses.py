@@ -32,7 +32,7 @@ def pause_of(sessions, account: str, subreddit: str = "x") -> SubredditPause | N
 
 def paused_for(sessions, account: str, now: datetime = NOW) -> list[str]:
     with sessions() as session:
-        return list(session.scalars(queries.paused_subreddits(session, account, now)))
+        return list(session.scalars(queries.paused_subreddits(account, now)))
 
 
 def test_third_403_in_a_row_pauses_that_account_only(sessions) -> None:
