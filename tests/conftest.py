@@ -87,12 +87,19 @@ def db_url(empty_db_url: str) -> str:
     return empty_db_url
 
 
+def migrated_sessions(url: str) -> Iterator[sessionmaker[Session]]:
+    """For a fixture to ``yield from``: sessions on ``url`` migrated to the newest schema, the
+    engine disposed of afterwards."""
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    yield session_factory(engine)
+    engine.dispose()
+
+
 @pytest.fixture
 def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
     """Sessions on a migrated database (SQLite and PostgreSQL)."""
-    engine = make_engine(db_url)
-    yield session_factory(engine)
-    engine.dispose()
+    yield from migrated_sessions(db_url)
 
 
 @pytest.fixture

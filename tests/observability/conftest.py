@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from redditbot.observability.server import ObservabilityServer
-from redditbot.store.engine import make_engine, session_factory
 from redditbot.store.models import ReplyJob
+from tests.conftest import migrated_sessions
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
@@ -58,12 +58,7 @@ def get(url: str) -> Reply:
 @pytest.fixture
 def sqlite_sessions(sqlite_empty_url: str) -> Iterator[sessionmaker[Session]]:
     """Sessions on a migrated SQLite file, for tests that are not about the queries."""
-    from redditbot.store import migrate
-
-    migrate.upgrade(sqlite_empty_url)
-    engine = make_engine(sqlite_empty_url)
-    yield session_factory(engine)
-    engine.dispose()
+    yield from migrated_sessions(sqlite_empty_url)
 
 
 @pytest.fixture

@@ -20,8 +20,8 @@ from redditbot.reddit.sandbox import (
     World,
 )
 from redditbot.store import queries
-from redditbot.store.engine import make_engine, session_factory
 from redditbot.store.models import PollCursor, PostJob, ReplyJob
+from tests.conftest import migrated_sessions
 
 
 class StepClock:
@@ -87,9 +87,4 @@ def gateway(sandbox: SandboxServer) -> PrawGateway:
 
 @pytest.fixture
 def sqlite_sessions(sqlite_empty_url: str):
-    from redditbot.store import migrate
-
-    migrate.upgrade(sqlite_empty_url)
-    engine = make_engine(sqlite_empty_url)
-    yield session_factory(engine)
-    engine.dispose()
+    yield from migrated_sessions(sqlite_empty_url)

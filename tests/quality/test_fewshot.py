@@ -9,9 +9,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from redditbot.domain import ThreadContext
 from redditbot.quality.fewshot import ExampleSource, few_shot_examples, stored_examples
-from redditbot.store import migrate
-from redditbot.store.engine import make_engine, session_factory
 from redditbot.store.models import CommentRow, SubmissionRow
+from tests.conftest import migrated_sessions
 
 
 def source(reply: str, score: int, link: str) -> ExampleSource:
@@ -47,10 +46,7 @@ def test_zero_count_gives_none():
 
 @pytest.fixture
 def sessions(sqlite_empty_url: str) -> Iterator[sessionmaker[Session]]:
-    migrate.upgrade(sqlite_empty_url)
-    engine = make_engine(sqlite_empty_url)
-    yield session_factory(engine)
-    engine.dispose()
+    yield from migrated_sessions(sqlite_empty_url)
 
 
 def post(fullname: str, subreddit: str = "Cooking") -> SubmissionRow:

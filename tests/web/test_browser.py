@@ -34,12 +34,11 @@ from redditbot.reddit.sandbox import (
     SandboxServer,
     World,
 )
-from redditbot.store import migrate
-from redditbot.store.engine import make_engine, session_factory
 from redditbot.store.models import ReplyJob
 from redditbot.web.app import create_app
 from redditbot.web.server import WebServer
 from redditbot.web.settings import WebSettings
+from tests.conftest import migrated_sessions
 from tests.pipeline.conftest import StepClock, reddit_settings
 from tests.promise import unavailable
 from tests.web.conftest import PASSWORD, XSS
@@ -118,10 +117,7 @@ def sandbox(world: World, prawcore_retry_sleeps) -> Iterator[SandboxServer]:
 
 @pytest.fixture
 def sessions(sqlite_empty_url: str):
-    migrate.upgrade(sqlite_empty_url)
-    engine = make_engine(sqlite_empty_url)
-    yield session_factory(engine)
-    engine.dispose()
+    yield from migrated_sessions(sqlite_empty_url)
 
 
 def settings() -> Settings:
